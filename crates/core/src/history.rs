@@ -1,0 +1,144 @@
+//! What happened, when: checks, captures, extensions. Append-only JSON lines in the state dir,
+//! with no secret values. `status` reads the last check from here; later the dashboard draws
+//! timelines and the scheduler learns how long sessions really live.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckOutcome, Reason, Status};
+use crate::error::Error;
+
+/// Past this size the log is trimmed to its newer half.
+const MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// One event in a profile's life. No field ever holds a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Check {
+        profile: String,
+        at: DateTime<Utc>,
+        status: Status,
+        reason: Reason,
+        http_status: Option<u16>,
+        tracked_expires_at: Option<DateTime<Utc>>,
+    },
+    Captured { profile: String, at: DateTime<Utc>, captured_at: DateTime<Utc>, tracked_expires_at: DateTime<Utc>, source: String },
+    Extended { profile: String, at: DateTime<Utc>, tracked_expires_at: DateTime<Utc> },
+    Restored { profile: String, at: DateTime<Utc> },
+}
+
+impl Event {
+    pub fn profile(&self) -> &str {
+        match self {
+            Self::Check { profile, .. }
+            | Self::Captured { profile, .. }
+            | Self::Extended { profile, .. }
+            | Self::Restored { profile, .. } => profile,
+        }
+    }
+
+    pub fn from_check(o: &CheckOutcome) -> Self {
+        Self::Check {
+            profile: o.profile.clone(),
+            at: o.checked_at,
+            status: o.status,
+            reason: o.reason,
+            http_status: o.http_status,
+            tracked_expires_at: o.tracked_expires_at,
+        }
+    }
+}
+
+/// The history log of one user.
+#[derive(Debug, Clone)]
+pub struct History {
+    path: PathBuf,
+}
+
+impl History {
+    /// The log in the platform state dir.
+    pub fn open_default() -> Option<Self> {
+        crate::paths::state_dir().map(|d| Self::at(&d))
+    }
+
+    pub fn at(dir: &Path) -> Self {
+        Self { path: dir.join("history.jsonl") }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn append(&self, event: &Event) -> Result<(), Error> {
+        let io = |source| Error::Io { what: "cannot write the history", path: self.path.clone(), source };
+        if let Some(dir) = self.path.parent() {
+            crate::paths::create_private_dir(dir).map_err(io)?;
+        }
+        if std::fs::metadata(&self.path).is_ok_and(|m| m.len() > MAX_BYTES) {
+            self.trim().map_err(io)?;
+        }
+        let mut line = serde_json::to_string(event).expect("events always serialise");
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(io)?;
+        file.write_all(line.as_bytes()).map_err(io)
+    }
+
+    /// Every readable event, oldest first. Lines that do not parse (a newer build's events, a
+    /// torn write) are skipped rather than failing `status`.
+    pub fn events(&self) -> Vec<Event> {
+        let Ok(file) = std::fs::File::open(&self.path) else { return Vec::new() };
+        std::io::BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect()
+    }
+
+    /// The last check event of each profile.
+    pub fn last_checks(&self) -> BTreeMap<String, Event> {
+        let mut last = BTreeMap::new();
+        for e in self.events() {
+            if matches!(e, Event::Check { .. }) {
+                last.insert(e.profile().to_owned(), e);
+            }
+        }
+        last
+    }
+
+    fn trim(&self) -> std::io::Result<()> {
+        let text = std::fs::read_to_string(&self.path)?;
+        let lines: Vec<&str> = text.lines().collect();
+        let keep = lines[lines.len() / 2..].join("\n") + "\n";
+        crate::paths::write_private(&self.path, keep.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_check_per_profile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::at(dir.path());
+        let check = |p: &str, s| Event::Check {
+            profile: p.into(),
+            at: Utc::now(),
+            status: s,
+            reason: Reason::Accepted,
+            http_status: Some(200),
+            tracked_expires_at: None,
+        };
+        h.append(&check("a", Status::Valid)).expect("append");
+        h.append(&check("b", Status::Error)).expect("append");
+        h.append(&check("a", Status::Invalid)).expect("append");
+        let last = h.last_checks();
+        assert!(matches!(last["a"], Event::Check { status: Status::Invalid, .. }));
+        assert!(matches!(last["b"], Event::Check { status: Status::Error, .. }));
+    }
+}

@@ -1,0 +1,24 @@
+//! Session Keeper's core: everything that runs without a window.
+//!
+//! The CLI (`sessionkeeper`) and the tray app (`sessionkeeper-app`) are thin shells over this
+//! crate. It never depends on tauri, gtk or webkit (a test in `tests/` keeps that true).
+
+pub mod check;
+pub mod config;
+pub mod cookies;
+pub mod duration;
+pub mod error;
+pub mod history;
+pub mod paths;
+pub mod secret;
+pub mod session;
+pub mod vault;
+
+pub use check::{CheckOutcome, Checker, Status};
+pub use config::{Config, Profile};
+pub use error::{ConfigError, Error, ImportError, VaultError};
+pub use secret::Secret;
+pub use session::Session;
+
+/// The `User-Agent` every outgoing request carries.
+pub const USER_AGENT: &str = concat!("sessionkeeper/", env!("CARGO_PKG_VERSION"));

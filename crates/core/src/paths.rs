@@ -1,0 +1,58 @@
+//! Where Session Keeper keeps its files: config, encrypted sessions, history. Nothing here is
+//! a secret in plaintext; the encrypted session files are only readable with the keychain's key.
+
+use std::path::{Path, PathBuf};
+
+/// The directory of `config.toml` (`$XDG_CONFIG_HOME/sessionkeeper` on Linux).
+pub fn config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("sessionkeeper"))
+}
+
+/// The directory of the encrypted session files (`$XDG_DATA_HOME/sessionkeeper`).
+pub fn data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("sessionkeeper"))
+}
+
+/// The directory of history and last-check state (`$XDG_STATE_HOME/sessionkeeper`).
+pub fn state_dir() -> Option<PathBuf> {
+    dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("sessionkeeper"))
+}
+
+/// `~/x` → `$HOME/x`; anything else unchanged.
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Write `bytes` to `path` atomically (temp file in the same directory, then rename) with mode
+/// 0600 on Unix, creating the directory (0700) if needed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".sk-").tempfile_in(dir)?;
+    // tempfile creates files 0600 on Unix already; keep it explicit for the reader.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `mkdir -p` with mode 0700 for the directories created.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
