@@ -1,1 +1,21 @@
+//! Workspace integration tests: the real `sessionkeeper` binary against `sessionkeeper-sim` on
+//! 127.0.0.1:0, with a real Secret Service (gnome-keyring, started by scripts/test.sh).
+//!
+//! One binary, one module per area (ripgrep's layout); every test gets its own HOME, XDG dirs
+//! and keychain service name from `TestEnv`.
 
+/// `validate`: statuses, exit codes and JSON against a live, expired, redirecting, failing,
+/// hanging and unreachable provider; cookie selection per host.
+mod validate;
+
+/// `import`, `export`, `restore`, `extend` through the keychain vault.
+mod session;
+
+/// `secret set/status`, a missing or locked keychain, token overrides.
+mod secret;
+
+/// Config errors as the CLI shows them.
+mod config;
+
+/// Architecture checks: what the CLI may depend on, module docs.
+mod tidy;

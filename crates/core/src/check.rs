@@ -26,7 +26,9 @@ pub const BODY_CAP: usize = 64 * 1024;
 const MAX_REDIRECTS: usize = 5;
 
 /// The status of a profile, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The server accepts the session and the tracked expiry is not near.
@@ -131,9 +133,18 @@ pub struct CheckOutcome {
 /// What one attempt found.
 enum Attempt {
     /// The server gave a definite answer.
-    Answer { status: Status, reason: Reason, http: u16, detail: String },
+    Answer {
+        status: Status,
+        reason: Reason,
+        http: u16,
+        detail: String,
+    },
     /// We could not tell; worth another try.
-    Transient { reason: Reason, http: Option<u16>, detail: String },
+    Transient {
+        reason: Reason,
+        http: Option<u16>,
+        detail: String,
+    },
 }
 
 /// Runs checks, keeping one HTTP client (and its kept-alive connections) per origin.
@@ -187,7 +198,12 @@ impl Checker {
         loop {
             attempts += 1;
             match self.attempt(validate, session).await {
-                Attempt::Answer { status: Status::Invalid, reason, http, detail } => {
+                Attempt::Answer {
+                    status: Status::Invalid,
+                    reason,
+                    http,
+                    detail,
+                } => {
                     return outcome(Status::Invalid, reason, detail, Some(http), attempts);
                 }
                 Attempt::Answer { http, detail, .. } => {
@@ -218,7 +234,11 @@ impl Checker {
                     };
                     return outcome(status, reason, detail, Some(http), attempts);
                 }
-                Attempt::Transient { reason, http, detail } => {
+                Attempt::Transient {
+                    reason,
+                    http,
+                    detail,
+                } => {
                     if attempts >= validate.attempts {
                         let detail = format!("{detail} (after {attempts} attempt(s))");
                         return outcome(Status::Error, reason, detail, http, attempts);
@@ -250,18 +270,18 @@ impl Checker {
                 };
                 // The body of a redirect is irrelevant; a broken one only costs the connection.
                 let _ = drain(response).await;
-                if let Some(prefix) = &v.invalid_redirect_prefix {
-                    if next.as_str().starts_with(prefix.as_str()) {
-                        return Attempt::Answer {
-                            status: Status::Invalid,
-                            reason: Reason::LoginRedirect,
-                            http,
-                            detail: format!(
-                                "the server redirected to the login ({}): the session has expired",
-                                origin_and_path(&next)
-                            ),
-                        };
-                    }
+                if let Some(prefix) = &v.invalid_redirect_prefix
+                    && next.as_str().starts_with(prefix.as_str())
+                {
+                    return Attempt::Answer {
+                        status: Status::Invalid,
+                        reason: Reason::LoginRedirect,
+                        http,
+                        detail: format!(
+                            "the server redirected to the login ({}): the session has expired",
+                            origin_and_path(&next)
+                        ),
+                    };
                 }
                 // Credentials only ever go to the origin they were configured for.
                 if next.origin() != v.url.origin() {
@@ -317,7 +337,10 @@ impl Checker {
         }
         if let (Some(token), true) = (&session.token, attach_token) {
             let name = HeaderName::from_bytes(v.token_header.as_bytes()).map_err(|_| {
-                config_error(format!("token_header {:?} is not a valid header name", v.token_header))
+                config_error(format!(
+                    "token_header {:?} is not a valid header name",
+                    v.token_header
+                ))
             })?;
             let value = v.token_format.replace("{token}", token.expose());
             request = request.header(name, sensitive(&value).map_err(config_error)?);
@@ -328,7 +351,10 @@ impl Checker {
     /// One client per origin, so connections are kept alive and reused between checks.
     fn client_for(&self, url: &Url) -> Result<reqwest::Client, String> {
         let key = url.origin().ascii_serialization();
-        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
@@ -357,7 +383,9 @@ fn classify(v: &Validate, http: u16) -> Attempt {
             status: Status::Invalid,
             reason: Reason::Rejected,
             http,
-            detail: format!("the server rejected the session (HTTP {http}): it has expired or was revoked"),
+            detail: format!(
+                "the server rejected the session (HTTP {http}): it has expired or was revoked"
+            ),
         }
     } else if http >= 500 {
         Attempt::Transient {
@@ -378,13 +406,18 @@ fn classify(v: &Validate, http: u16) -> Attempt {
 }
 
 fn config_error(detail: String) -> Attempt {
-    Attempt::Transient { reason: Reason::Config, http: None, detail }
+    Attempt::Transient {
+        reason: Reason::Config,
+        http: None,
+        detail,
+    }
 }
 
 /// A header value marked sensitive (kept out of debug logs); the error never shows the value.
 fn sensitive(value: &str) -> Result<HeaderValue, String> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| "the session contains characters that cannot go in an HTTP header".to_owned())?;
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        "the session contains characters that cannot go in an HTTP header".to_owned()
+    })?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -397,7 +430,8 @@ fn transport_error(e: &reqwest::Error) -> Attempt {
         Reason::Timeout
     } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
         Reason::Dns
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         Reason::Tls
     } else if e.is_connect() {
         Reason::Connect
@@ -411,7 +445,11 @@ fn transport_error(e: &reqwest::Error) -> Attempt {
         Reason::Connect => "could not connect",
         _ => "the connection broke",
     };
-    Attempt::Transient { reason, http: None, detail: format!("{what}: {chain}") }
+    Attempt::Transient {
+        reason,
+        http: None,
+        detail: format!("{what}: {chain}"),
+    }
 }
 
 fn error_chain(e: &reqwest::Error) -> String {
@@ -424,7 +462,11 @@ fn error_chain(e: &reqwest::Error) -> String {
         }
         source = s.source();
     }
-    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 fn location(response: &reqwest::Response, base: &Url) -> Option<Url> {
@@ -476,7 +518,10 @@ mod tests {
         let base = Duration::from_secs(2);
         for (attempt, low) in [(1, 2), (2, 4), (3, 8)] {
             let d = backoff_delay(base, attempt);
-            assert!(d >= Duration::from_secs(low) && d < Duration::from_secs(low) * 6 / 5, "{d:?}");
+            assert!(
+                d >= Duration::from_secs(low) && d < Duration::from_secs(low) * 6 / 5,
+                "{d:?}"
+            );
         }
         assert!(backoff_delay(base, 30) <= Duration::from_secs(36));
     }

@@ -294,7 +294,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             let what = if e.kind() == std::io::ErrorKind::NotFound {
-                "file not found: create it (see README, \"Config\") or pass --config FILE".to_owned()
+                "file not found: create it (see README, \"Config\") or pass --config FILE"
+                    .to_owned()
             } else {
                 format!("cannot read the file: {e}")
             };
@@ -312,10 +313,12 @@ impl Config {
     }
 
     pub fn profile(&self, id: &str) -> Result<&Profile, crate::Error> {
-        self.profiles.get(id).ok_or_else(|| crate::Error::UnknownProfile {
-            id: id.to_owned(),
-            known: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.profiles
+            .get(id)
+            .ok_or_else(|| crate::Error::UnknownProfile {
+                id: id.to_owned(),
+                known: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
     }
 }
 
@@ -360,7 +363,12 @@ impl Validator<'_> {
             let team_id = acc.team_id.map(Spanned::into_inner);
             accounts.insert(
                 name.clone(),
-                Account { name, kind: acc.kind, api_url, team_id },
+                Account {
+                    name,
+                    kind: acc.kind,
+                    api_url,
+                    team_id,
+                },
             );
         }
 
@@ -369,7 +377,11 @@ impl Validator<'_> {
             let profile = self.profile(&id, p, &accounts)?;
             profiles.insert(profile.id.clone(), profile);
         }
-        Ok(Config { path: self.path.to_owned(), accounts, profiles })
+        Ok(Config {
+            path: self.path.to_owned(),
+            accounts,
+            profiles,
+        })
     }
 
     fn profile(
@@ -391,8 +403,11 @@ impl Validator<'_> {
             ));
         }
         let login_url = raw.login_url.as_ref().map(|u| self.url(u)).transpose()?;
-        let cookie_urls =
-            raw.cookie_urls.iter().map(|u| self.url(u)).collect::<Result<Vec<_>, _>>()?;
+        let cookie_urls = raw
+            .cookie_urls
+            .iter()
+            .map(|u| self.url(u))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(prefix) = &raw.done_when.url_prefix {
             self.url(prefix)?;
         }
@@ -420,8 +435,15 @@ impl Validator<'_> {
             Some(p) => p.into_inner(),
             None => HumanDuration::from_mins(5),
         };
-        let validate = raw.validate.map(|v| self.validate(v, login_url.as_ref())).transpose()?;
-        let push = raw.push.into_iter().map(|p| self.push(p, accounts)).collect::<Result<_, _>>()?;
+        let validate = raw
+            .validate
+            .map(|v| self.validate(v, login_url.as_ref()))
+            .transpose()?;
+        let push = raw
+            .push
+            .into_iter()
+            .map(|p| self.push(p, accounts))
+            .collect::<Result<_, _>>()?;
         Ok(Profile {
             id: id.get_ref().clone(),
             name: raw.name.unwrap_or_else(|| id.get_ref().clone()),
@@ -474,7 +496,9 @@ impl Validator<'_> {
             // A redirect to the login page's origin means "log in again".
             None => login_url.map(|u| format!("{}/", u.origin().ascii_serialization())),
         };
-        let token_header = raw.token_header.unwrap_or_else(|| "Authorization".to_owned());
+        let token_header = raw
+            .token_header
+            .unwrap_or_else(|| "Authorization".to_owned());
         let token_format = match raw.token_format {
             Some(f) if !f.get_ref().contains("{token}") => {
                 return Err(self.err(f.span(), "token_format must contain {token}"));
@@ -515,9 +539,10 @@ impl Validator<'_> {
         let span = raw.span();
         let raw = raw.into_inner();
         let need = |field: &Option<Spanned<String>>, what: &str| {
-            field.as_ref().map(|f| f.get_ref().clone()).ok_or_else(|| {
-                self.err(span.clone(), format!("this push target needs {what}"))
-            })
+            field
+                .as_ref()
+                .map(|f| f.get_ref().clone())
+                .ok_or_else(|| self.err(span.clone(), format!("this push target needs {what}")))
         };
         let to = raw.to.get_ref();
         if to == "file" {
@@ -528,7 +553,11 @@ impl Validator<'_> {
             }));
         }
         let Some(account) = accounts.get(to) else {
-            let known: Vec<_> = accounts.keys().map(String::as_str).chain(["file"]).collect();
+            let known: Vec<_> = accounts
+                .keys()
+                .map(String::as_str)
+                .chain(["file"])
+                .collect();
             return Err(self.err(
                 raw.to.span(),
                 format!(
@@ -546,9 +575,9 @@ impl Validator<'_> {
                     return Err(self.err(s, why));
                 }
                 let scope = match (&raw.repo, &raw.org, &raw.environment) {
-                    (Some(repo), None, None) => {
-                        GithubScope::Repository { repo: self.repo(repo)? }
-                    }
+                    (Some(repo), None, None) => GithubScope::Repository {
+                        repo: self.repo(repo)?,
+                    },
                     (Some(repo), None, Some(env)) => GithubScope::Environment {
                         repo: self.repo(repo)?,
                         environment: env.get_ref().clone(),
@@ -566,7 +595,10 @@ impl Validator<'_> {
                                 "visibility must be \"all\", \"private\" or \"selected\"",
                             ));
                         }
-                        GithubScope::Organization { org: org.get_ref().clone(), visibility }
+                        GithubScope::Organization {
+                            org: org.get_ref().clone(),
+                            visibility,
+                        }
                     }
                     _ => {
                         return Err(self.err(
@@ -576,7 +608,11 @@ impl Validator<'_> {
                         ));
                     }
                 };
-                Ok(PushTarget::Github(GithubTarget { account: to.clone(), scope, secret }))
+                Ok(PushTarget::Github(GithubTarget {
+                    account: to.clone(),
+                    scope,
+                    secret,
+                }))
             }
             AccountKind::Vercel => {
                 let project = need(&raw.project, "project = \"NAME_OR_ID\"")?;
@@ -650,10 +686,14 @@ pub fn check_github_secret_name(name: &str) -> Result<(), String> {
         ));
     }
     if name.as_bytes()[0].is_ascii_digit() {
-        return Err(format!("GitHub secret name {name:?} must not start with a digit"));
+        return Err(format!(
+            "GitHub secret name {name:?} must not start with a digit"
+        ));
     }
     if name.to_ascii_uppercase().starts_with("GITHUB_") {
-        return Err(format!("GitHub secret name {name:?} must not start with GITHUB_"));
+        return Err(format!(
+            "GitHub secret name {name:?} must not start with GITHUB_"
+        ));
     }
     Ok(())
 }
@@ -661,7 +701,8 @@ pub fn check_github_secret_name(name: &str) -> Result<(), String> {
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
@@ -675,7 +716,9 @@ pub fn parse_http_url(s: &str) -> Result<Url, String> {
             "{s:?} uses plain http://, which is only allowed for loopback addresses \
              (127.0.0.1, [::1], localhost): use https://"
         )),
-        other => Err(format!("{s:?} has scheme {other:?}: only https:// is valid")),
+        other => Err(format!(
+            "{s:?} has scheme {other:?}: only https:// is valid"
+        )),
     }
 }
 
@@ -699,19 +742,20 @@ pub(crate) fn key_path_at(text: &str, offset: usize) -> Option<String> {
 fn walk_table(table: &toml::de::DeTable<'_>, offset: usize, path: &mut Vec<String>) {
     // Header tables (`[profiles.mtn]`) have spans that cover only the header, so when no entry's
     // value contains the offset, fall back to the last entry whose key starts before it.
-    let mut best: Option<(&Spanned<toml::de::DeString<'_>>, &Spanned<toml::de::DeValue<'_>>)> =
-        None;
+    let mut best: Option<(
+        &Spanned<toml::de::DeString<'_>>,
+        &Spanned<toml::de::DeValue<'_>>,
+    )> = None;
     for (k, v) in table {
         if v.span().contains(&offset) || k.span().contains(&offset) {
             best = Some((k, v));
             break;
         }
-        if let toml::de::DeValue::Table(_) | toml::de::DeValue::Array(_) = v.get_ref() {
-            if k.span().start <= offset
-                && best.is_none_or(|(bk, _)| bk.span().start <= k.span().start)
-            {
-                best = Some((k, v));
-            }
+        if let toml::de::DeValue::Table(_) | toml::de::DeValue::Array(_) = v.get_ref()
+            && k.span().start <= offset
+            && best.is_none_or(|(bk, _)| bk.span().start <= k.span().start)
+        {
+            best = Some((k, v));
         }
     }
     let Some((k, v)) = best else { return };
@@ -726,8 +770,8 @@ fn walk_value(v: &Spanned<toml::de::DeValue<'_>>, offset: usize, path: &mut Vec<
             let found = items
                 .iter()
                 .enumerate()
-                .filter(|(_, item)| item.span().start <= offset)
-                .last();
+                .rev()
+                .find(|(_, item)| item.span().start <= offset);
             if let Some((i, item)) = found {
                 if let Some(last) = path.last_mut() {
                     last.push_str(&format!("[{i}]"));
@@ -823,19 +867,32 @@ refresh_before = "15m"
         let shown = err.to_string();
         assert_eq!(err.line, Some(line), "wrong line in: {shown}");
         assert_eq!(err.key.as_deref(), Some(key), "wrong key in: {shown}");
-        assert!(shown.starts_with(&format!("/etc/sk/config.toml:{line}:")), "{shown}");
+        assert!(
+            shown.starts_with(&format!("/etc/sk/config.toml:{line}:")),
+            "{shown}"
+        );
         shown
     }
 
     #[test]
     fn bad_duration_names_file_line_key_and_the_valid_form() {
-        let e = broken("tracked_ttl = \"60m\"", "tracked_ttl = \"60x\"", 18, "profiles.mtn.tracked_ttl");
+        let e = broken(
+            "tracked_ttl = \"60m\"",
+            "tracked_ttl = \"60x\"",
+            18,
+            "profiles.mtn.tracked_ttl",
+        );
         assert!(e.contains("\"24h\""), "{e}");
     }
 
     #[test]
     fn unknown_key_is_an_error_listing_the_valid_ones() {
-        let e = broken("poll_every = \"5m\"", "pol_every = \"5m\"", 20, "profiles.mtn.pol_every");
+        let e = broken(
+            "poll_every = \"5m\"",
+            "pol_every = \"5m\"",
+            20,
+            "profiles.mtn.pol_every",
+        );
         assert!(e.contains("poll_every"), "{e}");
     }
 
@@ -857,16 +914,41 @@ refresh_before = "15m"
 
     #[test]
     fn push_to_an_unknown_account_lists_the_valid_ones() {
-        let e = broken("to = \"vercel\"", "to = \"vercell\"", 35, "profiles.mtn.push[1].to");
+        let e = broken(
+            "to = \"vercel\"",
+            "to = \"vercell\"",
+            35,
+            "profiles.mtn.push[1].to",
+        );
         assert!(e.contains("github, vercel, file"), "{e}");
     }
 
     #[test]
     fn wrong_types_and_enums_are_located() {
-        broken("capture = \"cookies\"", "capture = \"cookie\"", 13, "profiles.mtn.capture");
-        broken("valid_status = [200]", "valid_status = [\"200\"]", 25, "profiles.mtn.validate.valid_status[0]");
-        broken("kind = \"vercel\"", "kind = \"netlify\"", 7, "accounts.vercel.kind");
-        broken("secret = \"MTN_SESSION\"", "secret = \"GITHUB_TOKEN\"", 32, "profiles.mtn.push[0].secret");
+        broken(
+            "capture = \"cookies\"",
+            "capture = \"cookie\"",
+            13,
+            "profiles.mtn.capture",
+        );
+        broken(
+            "valid_status = [200]",
+            "valid_status = [\"200\"]",
+            25,
+            "profiles.mtn.validate.valid_status[0]",
+        );
+        broken(
+            "kind = \"vercel\"",
+            "kind = \"netlify\"",
+            7,
+            "accounts.vercel.kind",
+        );
+        broken(
+            "secret = \"MTN_SESSION\"",
+            "secret = \"GITHUB_TOKEN\"",
+            32,
+            "profiles.mtn.push[0].secret",
+        );
     }
 
     #[test]

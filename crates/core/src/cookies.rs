@@ -7,9 +7,18 @@ use url::Url;
 use crate::session::Cookie;
 
 /// The cookies a browser would attach to a request for `url` at `now`, longest path first.
-pub fn cookies_for_url<'a>(cookies: &'a [Cookie], url: &Url, now: DateTime<Utc>) -> Vec<&'a Cookie> {
-    let Some(host) = url.host_str() else { return Vec::new() };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+pub fn cookies_for_url<'a>(
+    cookies: &'a [Cookie],
+    url: &Url,
+    now: DateTime<Utc>,
+) -> Vec<&'a Cookie> {
+    let Some(host) = url.host_str() else {
+        return Vec::new();
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     let secure_channel = url.scheme() == "https";
     let mut matched: Vec<&Cookie> = cookies
         .iter()
@@ -28,8 +37,10 @@ pub fn cookie_header(cookies: &[&Cookie]) -> Option<String> {
     if cookies.is_empty() {
         return None;
     }
-    let pairs: Vec<String> =
-        cookies.iter().map(|c| format!("{}={}", c.name, c.value.expose())).collect();
+    let pairs: Vec<String> = cookies
+        .iter()
+        .map(|c| format!("{}={}", c.name, c.value.expose()))
+        .collect();
     Some(pairs.join("; "))
 }
 
@@ -50,7 +61,11 @@ fn domain_matches(cookie_domain: &str, host: &str) -> bool {
 
 /// RFC 6265 §5.1.4 path-match.
 fn path_matches(cookie_path: &str, request_path: &str) -> bool {
-    let request_path = if request_path.is_empty() { "/" } else { request_path };
+    let request_path = if request_path.is_empty() {
+        "/"
+    } else {
+        request_path
+    };
     if cookie_path == request_path {
         return true;
     }
@@ -80,7 +95,10 @@ mod tests {
     fn names(cs: &[Cookie], url: &str) -> Vec<String> {
         let url = Url::parse(url).expect("url");
         let now = DateTime::from_timestamp(1_000_000, 0).expect("time");
-        cookies_for_url(cs, &url, now).iter().map(|c| c.name.clone()).collect()
+        cookies_for_url(cs, &url, now)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     #[test]
@@ -89,13 +107,19 @@ mod tests {
             cookie("SSO_TICKET", "sso.example.net", "/", true, -1.0),
             cookie("JSESSIONID", "wholesale.example.net", "/", true, -1.0),
         ];
-        assert_eq!(names(&jar, "https://wholesale.example.net/api/products"), ["JSESSIONID"]);
+        assert_eq!(
+            names(&jar, "https://wholesale.example.net/api/products"),
+            ["JSESSIONID"]
+        );
         assert_eq!(names(&jar, "https://sso.example.net/login"), ["SSO_TICKET"]);
     }
 
     #[test]
     fn host_only_and_domain_cookies() {
-        let jar = vec![cookie("a", "example.net", "/", false, -1.0), cookie("b", ".example.net", "/", false, -1.0)];
+        let jar = vec![
+            cookie("a", "example.net", "/", false, -1.0),
+            cookie("b", ".example.net", "/", false, -1.0),
+        ];
         assert_eq!(names(&jar, "http://example.net/"), ["a", "b"]);
         assert_eq!(names(&jar, "http://api.example.net/"), ["b"]);
         assert!(names(&jar, "http://badexample.net/").is_empty());
@@ -110,14 +134,20 @@ mod tests {
             cookie("old", "h.net", "/", false, 999_999.0),
             cookie("fresh", "h.net", "/", false, 1_000_001.0),
         ];
-        assert_eq!(names(&jar, "https://h.net/api/x"), ["api", "root", "sec", "fresh"]);
+        assert_eq!(
+            names(&jar, "https://h.net/api/x"),
+            ["api", "root", "sec", "fresh"]
+        );
         assert_eq!(names(&jar, "http://h.net/apix"), ["root", "fresh"]);
         assert_eq!(names(&jar, "http://h.net/api"), ["api", "root", "fresh"]);
     }
 
     #[test]
     fn header_joins_pairs() {
-        let jar = vec![cookie("a", "h", "/", false, -1.0), cookie("b", "h", "/", false, -1.0)];
+        let jar = [
+            cookie("a", "h", "/", false, -1.0),
+            cookie("b", "h", "/", false, -1.0),
+        ];
         let refs: Vec<&Cookie> = jar.iter().collect();
         assert_eq!(cookie_header(&refs).as_deref(), Some("a=v-a; b=v-b"));
         assert_eq!(cookie_header(&[]), None);

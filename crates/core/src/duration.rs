@@ -40,7 +40,9 @@ impl FromStr for HumanDuration {
     type Err = DurationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || DurationError { input: s.to_owned() };
+        let err = || DurationError {
+            input: s.to_owned(),
+        };
         let mut rest = s.trim();
         if rest.is_empty() {
             return Err(err());
@@ -53,7 +55,9 @@ impl FromStr for HumanDuration {
             }
             let n: u64 = rest[..digits].parse().map_err(|_| err())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = match &rest[..unit_len] {
                 "ms" => Duration::from_millis(1),
                 "s" => Duration::from_secs(1),
@@ -63,7 +67,9 @@ impl FromStr for HumanDuration {
                 _ => return Err(err()),
             };
             rest = &rest[unit_len..];
-            let part = unit.checked_mul(u32::try_from(n).map_err(|_| err())?).ok_or_else(err)?;
+            let part = unit
+                .checked_mul(u32::try_from(n).map_err(|_| err())?)
+                .ok_or_else(err)?;
             total = total.checked_add(part).ok_or_else(err)?;
         }
         Ok(Self(total))
@@ -76,7 +82,7 @@ impl fmt::Display for HumanDuration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             return write!(f, "{ms}ms");
         }
         let mut secs = self.0.as_secs();

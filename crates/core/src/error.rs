@@ -23,7 +23,11 @@ pub enum Error {
     NoValidateRequest(String),
     /// Local I/O outside the vault (history, state).
     #[error("{what} ({path}): {source}")]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A broken config file: where, which key, and what would be valid.
@@ -40,11 +44,19 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn whole_file(file: &Path, message: String) -> Self {
-        Self { file: file.to_owned(), line: None, column: None, key: None, message }
+        Self {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            key: None,
+            message,
+        }
     }
 
     pub(crate) fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: String) -> Self {
-        let Some(span) = span else { return Self::whole_file(file, message) };
+        let Some(span) = span else {
+            return Self::whole_file(file, message);
+        };
         let start = span.start.min(text.len());
         let before = &text[..start];
         let line = before.matches('\n').count() + 1;
@@ -85,7 +97,9 @@ pub enum ImportError {
          token; paste the output of `sessionkeeper export`, a session JSON, or a token"
     )]
     Unrecognised { detail: String },
-    #[error("the base64 decodes, but not to UTF-8 JSON: is it the output of `sessionkeeper export`?")]
+    #[error(
+        "the base64 decodes, but not to UTF-8 JSON: is it the output of `sessionkeeper export`?"
+    )]
     NotJson,
     #[error("the session JSON is malformed: {0}")]
     BadJson(String),
@@ -115,7 +129,9 @@ pub enum VaultError {
     Locked { detail: String },
     #[error("{item} is not set: run `sessionkeeper secret set {item}`")]
     Missing { item: String },
-    #[error("no session is stored for profile {profile:?}: log in (Re-authenticate) or run `sessionkeeper import {profile}`")]
+    #[error(
+        "no session is stored for profile {profile:?}: log in (Re-authenticate) or run `sessionkeeper import {profile}`"
+    )]
     NoSession { profile: String },
     #[error("no previous session is kept for profile {profile:?}")]
     NoPreviousSession { profile: String },
@@ -123,11 +139,21 @@ pub enum VaultError {
         "the stored session of {profile:?} cannot be decrypted ({why}): the keychain's session \
          key does not match the files in {dir}. Re-authenticate or import the session again."
     )]
-    Corrupt { profile: String, why: String, dir: PathBuf },
+    Corrupt {
+        profile: String,
+        why: String,
+        dir: PathBuf,
+    },
     #[error("the keychain rejected {item}: {detail}")]
     Rejected { item: String, detail: String },
     #[error("{what} ({path}): {source}")]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("invalid secret name {0:?}: use account:NAME, profile:ID:username or profile:ID:password")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid secret name {0:?}: use account:NAME, profile:ID:username or profile:ID:password"
+    )]
     BadName(String),
 }

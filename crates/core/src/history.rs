@@ -27,9 +27,22 @@ pub enum Event {
         http_status: Option<u16>,
         tracked_expires_at: Option<DateTime<Utc>>,
     },
-    Captured { profile: String, at: DateTime<Utc>, captured_at: DateTime<Utc>, tracked_expires_at: DateTime<Utc>, source: String },
-    Extended { profile: String, at: DateTime<Utc>, tracked_expires_at: DateTime<Utc> },
-    Restored { profile: String, at: DateTime<Utc> },
+    Captured {
+        profile: String,
+        at: DateTime<Utc>,
+        captured_at: DateTime<Utc>,
+        tracked_expires_at: DateTime<Utc>,
+        source: String,
+    },
+    Extended {
+        profile: String,
+        at: DateTime<Utc>,
+        tracked_expires_at: DateTime<Utc>,
+    },
+    Restored {
+        profile: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Event {
@@ -67,7 +80,9 @@ impl History {
     }
 
     pub fn at(dir: &Path) -> Self {
-        Self { path: dir.join("history.jsonl") }
+        Self {
+            path: dir.join("history.jsonl"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -75,7 +90,11 @@ impl History {
     }
 
     pub fn append(&self, event: &Event) -> Result<(), Error> {
-        let io = |source| Error::Io { what: "cannot write the history", path: self.path.clone(), source };
+        let io = |source| Error::Io {
+            what: "cannot write the history",
+            path: self.path.clone(),
+            source,
+        };
         if let Some(dir) = self.path.parent() {
             crate::paths::create_private_dir(dir).map_err(io)?;
         }
@@ -84,14 +103,20 @@ impl History {
         }
         let mut line = serde_json::to_string(event).expect("events always serialise");
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io)?;
         file.write_all(line.as_bytes()).map_err(io)
     }
 
     /// Every readable event, oldest first. Lines that do not parse (a newer build's events, a
     /// torn write) are skipped rather than failing `status`.
     pub fn events(&self) -> Vec<Event> {
-        let Ok(file) = std::fs::File::open(&self.path) else { return Vec::new() };
+        let Ok(file) = std::fs::File::open(&self.path) else {
+            return Vec::new();
+        };
         std::io::BufReader::new(file)
             .lines()
             .map_while(Result::ok)
@@ -138,7 +163,19 @@ mod tests {
         h.append(&check("b", Status::Error)).expect("append");
         h.append(&check("a", Status::Invalid)).expect("append");
         let last = h.last_checks();
-        assert!(matches!(last["a"], Event::Check { status: Status::Invalid, .. }));
-        assert!(matches!(last["b"], Event::Check { status: Status::Error, .. }));
+        assert!(matches!(
+            last["a"],
+            Event::Check {
+                status: Status::Invalid,
+                ..
+            }
+        ));
+        assert!(matches!(
+            last["b"],
+            Event::Check {
+                status: Status::Error,
+                ..
+            }
+        ));
     }
 }

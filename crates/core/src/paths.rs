@@ -15,7 +15,9 @@ pub fn data_dir() -> Option<PathBuf> {
 
 /// The directory of history and last-check state (`$XDG_STATE_HOME/sessionkeeper`).
 pub fn state_dir() -> Option<PathBuf> {
-    dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("sessionkeeper"))
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|d| d.join("sessionkeeper"))
 }
 
 /// `~/x` → `$HOME/x`; anything else unchanged.
@@ -37,7 +39,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;

@@ -161,7 +161,10 @@ impl Session {
     pub fn captured(profile: &Profile, cookies: Vec<Cookie>, token: Option<Secret>) -> Self {
         let now = now_seconds();
         let session_id = profile.session_id_cookie.as_ref().and_then(|name| {
-            cookies.iter().find(|c| &c.name == name).map(|c| c.value.clone())
+            cookies
+                .iter()
+                .find(|c| &c.name == name)
+                .map(|c| c.value.clone())
         });
         Self {
             profile: profile.id.clone(),
@@ -202,26 +205,40 @@ impl Session {
         if trimmed.starts_with('{') {
             return Self::from_json(trimmed, profile);
         }
-        let compact: String = trimmed.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let compact: String = trimmed
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         match decode_base64(&compact) {
             Ok(bytes) => {
-                let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+                let looks_like_json =
+                    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
                 if looks_like_json {
                     let text = String::from_utf8(bytes).map_err(|_| ImportError::NotJson)?;
                     return Self::from_json(&text, profile);
                 }
                 // A token may well be valid base64 (e.g. a random 24-byte value).
                 if profile.is_token() && is_token_shaped(trimmed) {
-                    return Ok(Self::captured(profile, Vec::new(), Some(Secret::new(trimmed))));
+                    return Ok(Self::captured(
+                        profile,
+                        Vec::new(),
+                        Some(Secret::new(trimmed)),
+                    ));
                 }
                 Err(ImportError::NotJson)
             }
             Err(detail) => {
                 if is_token_shaped(trimmed) {
                     if profile.is_token() {
-                        return Ok(Self::captured(profile, Vec::new(), Some(Secret::new(trimmed))));
+                        return Ok(Self::captured(
+                            profile,
+                            Vec::new(),
+                            Some(Secret::new(trimmed)),
+                        ));
                     }
-                    return Err(ImportError::TokenForCookieProfile { profile: profile.id.clone() });
+                    return Err(ImportError::TokenForCookieProfile {
+                        profile: profile.id.clone(),
+                    });
                 }
                 Err(ImportError::Unrecognised { detail })
             }
@@ -233,15 +250,18 @@ impl Session {
             // serde_json's messages name the field and position, never the value.
             ImportError::BadJson(e.to_string())
         })?;
-        if let Some(v) = doc.version {
-            if v != EXPORT_VERSION {
-                return Err(ImportError::UnsupportedVersion(v));
-            }
+        if let Some(v) = doc.version
+            && v != EXPORT_VERSION
+        {
+            return Err(ImportError::UnsupportedVersion(v));
         }
-        if let Some(found) = doc.profile {
-            if found != profile.id {
-                return Err(ImportError::WrongProfile { expected: profile.id.clone(), found });
-            }
+        if let Some(found) = doc.profile
+            && found != profile.id
+        {
+            return Err(ImportError::WrongProfile {
+                expected: profile.id.clone(),
+                found,
+            });
         }
         let token = doc.token.filter(|t| !t.is_empty());
         if doc.cookies.is_empty() && token.is_none() {
@@ -274,7 +294,8 @@ fn now_seconds() -> DateTime<Utc> {
 
 /// Standard or URL-safe alphabet, with or without padding. Errors say where, never what.
 fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
-    let lenient = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient);
     let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient);
     standard
@@ -282,7 +303,9 @@ fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
         .or_else(|_| url_safe.decode(s))
         .or_else(|_| URL_SAFE.decode(s))
         .map_err(|e| match e {
-            base64::DecodeError::InvalidByte(at, _) => format!("invalid character at position {at}"),
+            base64::DecodeError::InvalidByte(at, _) => {
+                format!("invalid character at position {at}")
+            }
             base64::DecodeError::InvalidLength(n) => format!("invalid length {n}"),
             base64::DecodeError::InvalidLastSymbol(at, _) => {
                 format!("invalid last symbol at position {at}")
@@ -389,9 +412,15 @@ redirect_param = "apisession"
         let not_json = STANDARD.encode("hello world, not json");
         assert_eq!(Session::import(&not_json, mtn), Err(ImportError::NotJson));
         let bad = STANDARD.encode(r#"{"cookies": [{"name": 5}]}"#);
-        assert!(matches!(Session::import(&bad, mtn), Err(ImportError::BadJson(_))));
+        assert!(matches!(
+            Session::import(&bad, mtn),
+            Err(ImportError::BadJson(_))
+        ));
         let other = CONTRACT_JSON.replace("\"mtn\"", "\"breeze\"");
-        assert!(matches!(Session::import(&other, mtn), Err(ImportError::WrongProfile { .. })));
+        assert!(matches!(
+            Session::import(&other, mtn),
+            Err(ImportError::WrongProfile { .. })
+        ));
         assert!(matches!(
             Session::import("abcdefgh12345678!", mtn),
             Err(ImportError::TokenForCookieProfile { .. })

@@ -24,17 +24,22 @@ use chacha20poly1305::{AeadCore, XChaCha20Poly1305, XNonce};
 use keyring_core::{CredentialStore, Entry};
 use zeroize::Zeroizing;
 
-use crate::config::Profile;
+use crate::config::{Account, AccountKind, Profile};
 use crate::error::VaultError;
 use crate::secret::Secret;
 use crate::session::Session;
 
 /// The keychain service name of every item.
 pub const SERVICE: &str = "sessionkeeper";
+/// Overrides [`SERVICE`], to run an isolated instance (a second team, or a test) beside the
+/// real one in the same keychain.
+pub const SERVICE_ENV: &str = "SESSIONKEEPER_KEYCHAIN_SERVICE";
 /// The keychain item holding the session-file key.
 const SESSION_KEY_ITEM: &str = "session-key";
 /// The keychain item listing which items exist (names only).
 const INDEX_ITEM: &str = "index";
+/// How long [`Vault::open`] waits for the keychain to answer.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Magic and version at the start of every session file.
 const FILE_MAGIC: &[u8; 4] = b"SKS1";
 
@@ -54,7 +59,9 @@ impl SecretName {
         let bad = || VaultError::BadName(s.to_owned());
         let valid_id = |id: &str| {
             !id.is_empty()
-                && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         };
         let parts: Vec<&str> = s.split(':').collect();
         match parts.as_slice() {
@@ -100,6 +107,7 @@ impl Slot {
 /// The keychain plus the encrypted session files.
 pub struct Vault {
     store: Arc<CredentialStore>,
+    service: String,
     sessions_dir: PathBuf,
 }
 
@@ -107,6 +115,7 @@ impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
             .field("store", &self.store.vendor())
+            .field("service", &self.service)
             .field("sessions_dir", &self.sessions_dir)
             .finish()
     }
@@ -117,20 +126,58 @@ impl Vault {
     /// Manager on Windows) and the session files in the data dir. Fails, without caching the
     /// failure, when no keychain is reachable.
     pub fn open() -> Result<Self, VaultError> {
+        Self::open_within(OPEN_TIMEOUT)
+    }
+
+    /// [`Vault::open`] with a bound on how long connecting to the keychain may take. A session
+    /// bus that accepts the connection but never answers would otherwise block forever; the
+    /// stuck connection attempt is left behind on its own thread.
+    pub fn open_within(timeout: std::time::Duration) -> Result<Self, VaultError> {
         let dir = crate::paths::data_dir().ok_or_else(|| VaultError::Unavailable {
             detail: "no data directory: is HOME set?".to_owned(),
         })?;
-        Ok(Self::with_store(platform::store()?, dir.join("sessions")))
+        let service = std::env::var(SERVICE_ENV).ok().filter(|s| !s.is_empty());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("keychain-open".to_owned())
+            .spawn(move || {
+                let _ = tx.send(platform::store());
+            })
+            .map_err(|e| VaultError::Unavailable {
+                detail: format!("cannot start a thread: {e}"),
+            })?;
+        let store = rx
+            .recv_timeout(timeout)
+            .map_err(|_| VaultError::Unavailable {
+                detail: format!(
+                    "the Secret Service did not answer within {} s",
+                    timeout.as_secs()
+                ),
+            })??;
+        let mut vault = Self::with_store(store, dir.join("sessions"));
+        if let Some(service) = service {
+            vault.service = service;
+        }
+        Ok(vault)
     }
 
     /// A vault over any keyring-core store (tests use `keyring_core::mock::Store`).
     pub fn with_store(store: Arc<CredentialStore>, sessions_dir: PathBuf) -> Self {
-        Self { store, sessions_dir }
+        Self {
+            store,
+            service: SERVICE.to_owned(),
+            sessions_dir,
+        }
     }
 
     /// Checks that the keychain answers and is unlocked, by reading the index item.
     pub fn probe(&self) -> Result<(), VaultError> {
         self.read_item(INDEX_ITEM).map(drop)
+    }
+
+    /// The keychain service name the items are stored under.
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     pub fn sessions_dir(&self) -> &Path {
@@ -164,6 +211,17 @@ impl Vault {
         Ok(existed)
     }
 
+    /// The API token of `account`: `GH_TOKEN`/`GITHUB_TOKEN` or `VERCEL_TOKEN` when set (CI),
+    /// else the keychain item `account:<name>`.
+    pub fn account_token(&self, account: &Account) -> Result<Secret, VaultError> {
+        if let Some((_, token)) = env_token(account.kind) {
+            return Ok(token);
+        }
+        let name = SecretName::Account(account.name.clone());
+        self.get_secret(&name)?
+            .ok_or(VaultError::Missing { item: name.item() })
+    }
+
     /// The names of the items set through this vault (never their values).
     pub fn index(&self) -> Result<BTreeSet<String>, VaultError> {
         Ok(self
@@ -175,33 +233,50 @@ impl Vault {
     // ---- sessions -----------------------------------------------------------------------
 
     /// The current (or previous) session of `profile`, if one is stored.
-    pub fn load_session(&self, profile: &Profile, slot: Slot) -> Result<Option<Session>, VaultError> {
+    pub fn load_session(
+        &self,
+        profile: &Profile,
+        slot: Slot,
+    ) -> Result<Option<Session>, VaultError> {
         let path = self.session_path(&profile.id, slot);
         let sealed = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(VaultError::Io { what: "cannot read the session file", path, source }),
+            Err(source) => {
+                return Err(VaultError::Io {
+                    what: "cannot read the session file",
+                    path,
+                    source,
+                });
+            }
         };
-        let key = self.session_key(false)?.ok_or_else(|| VaultError::Corrupt {
-            profile: profile.id.clone(),
-            why: "the key item is missing from the keychain".to_owned(),
-            dir: self.sessions_dir.clone(),
-        })?;
+        let key = self
+            .session_key(false)?
+            .ok_or_else(|| VaultError::Corrupt {
+                profile: profile.id.clone(),
+                why: "the key item is missing from the keychain".to_owned(),
+                dir: self.sessions_dir.clone(),
+            })?;
         let json = open_sealed(&key, &profile.id, &sealed).map_err(|why| VaultError::Corrupt {
             profile: profile.id.clone(),
             why,
             dir: self.sessions_dir.clone(),
         })?;
-        let text = Secret::new(String::from_utf8(json.to_vec()).map_err(|_| VaultError::Corrupt {
-            profile: profile.id.clone(),
-            why: "not UTF-8".to_owned(),
-            dir: self.sessions_dir.clone(),
-        })?);
-        Session::import(text.expose(), profile).map(Some).map_err(|e| VaultError::Corrupt {
-            profile: profile.id.clone(),
-            why: e.to_string(),
-            dir: self.sessions_dir.clone(),
-        })
+        let text =
+            Secret::new(
+                String::from_utf8(json.to_vec()).map_err(|_| VaultError::Corrupt {
+                    profile: profile.id.clone(),
+                    why: "not UTF-8".to_owned(),
+                    dir: self.sessions_dir.clone(),
+                })?,
+            );
+        Session::import(text.expose(), profile)
+            .map(Some)
+            .map_err(|e| VaultError::Corrupt {
+                profile: profile.id.clone(),
+                why: e.to_string(),
+                dir: self.sessions_dir.clone(),
+            })
     }
 
     /// Store `session` as the current one; the one it replaces becomes the previous one.
@@ -220,11 +295,17 @@ impl Vault {
         let current = self.session_path(profile_id, Slot::Current);
         let previous = self.session_path(profile_id, Slot::Previous);
         if !previous.exists() {
-            return Err(VaultError::NoPreviousSession { profile: profile_id.to_owned() });
+            return Err(VaultError::NoPreviousSession {
+                profile: profile_id.to_owned(),
+            });
         }
         let io = |path: &Path| {
             let path = path.to_owned();
-            move |source| VaultError::Io { what: "cannot swap the session files", path, source }
+            move |source| VaultError::Io {
+                what: "cannot swap the session files",
+                path,
+                source,
+            }
         };
         let swap = self.sessions_dir.join(format!(".{profile_id}.swap"));
         if current.exists() {
@@ -240,38 +321,50 @@ impl Vault {
     fn write_session(&self, session: &Session, rotate: bool) -> Result<(), VaultError> {
         // Get (or create) the key first: if the keychain is unavailable, nothing is written.
         let key = self.session_key(true)?.expect("created when missing");
-        let sealed = seal(&key, &session.profile, session.to_json().expose().as_bytes());
+        let sealed = seal(
+            &key,
+            &session.profile,
+            session.to_json().expose().as_bytes(),
+        );
         let current = self.session_path(&session.profile, Slot::Current);
         let previous = self.session_path(&session.profile, Slot::Previous);
         let io = |what, path: &Path| {
             let path = path.to_owned();
             move |source| VaultError::Io { what, path, source }
         };
-        crate::paths::create_private_dir(&self.sessions_dir)
-            .map_err(io("cannot create the sessions directory", &self.sessions_dir))?;
+        crate::paths::create_private_dir(&self.sessions_dir).map_err(io(
+            "cannot create the sessions directory",
+            &self.sessions_dir,
+        ))?;
         // The new file is complete on disk before the old one moves, so a crash at any point
         // leaves either the old or the new session as current, never neither.
         let staged = self.sessions_dir.join(format!(".{}.new", session.profile));
-        crate::paths::write_private(&staged, &sealed).map_err(io("cannot write the session file", &staged))?;
+        crate::paths::write_private(&staged, &sealed)
+            .map_err(io("cannot write the session file", &staged))?;
         if rotate && current.exists() {
-            std::fs::rename(&current, &previous).map_err(io("cannot keep the previous session", &current))?;
+            std::fs::rename(&current, &previous)
+                .map_err(io("cannot keep the previous session", &current))?;
         }
         std::fs::rename(&staged, &current).map_err(io("cannot write the session file", &current))
     }
 
     fn session_path(&self, profile_id: &str, slot: Slot) -> PathBuf {
-        self.sessions_dir.join(format!("{profile_id}.{}", slot.file_suffix()))
+        self.sessions_dir
+            .join(format!("{profile_id}.{}", slot.file_suffix()))
     }
 
     /// The 32-byte session-file key from the keychain, created when `create` and missing.
     fn session_key(&self, create: bool) -> Result<Option<Zeroizing<[u8; 32]>>, VaultError> {
         if let Some(b64) = self.read_item(SESSION_KEY_ITEM)? {
             let bytes = Zeroizing::new(STANDARD.decode(b64.as_bytes()).unwrap_or_default());
-            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| VaultError::Corrupt {
-                profile: "*".to_owned(),
-                why: "the key item in the keychain is not a 32-byte base64 key".to_owned(),
-                dir: self.sessions_dir.clone(),
-            })?;
+            let key: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| VaultError::Corrupt {
+                    profile: "*".to_owned(),
+                    why: "the key item in the keychain is not a 32-byte base64 key".to_owned(),
+                    dir: self.sessions_dir.clone(),
+                })?;
             return Ok(Some(Zeroizing::new(key)));
         }
         if !create {
@@ -287,7 +380,9 @@ impl Vault {
     // ---- keychain plumbing ---------------------------------------------------------------
 
     fn entry(&self, item: &str) -> Result<Entry, VaultError> {
-        self.store.build(SERVICE, item, None).map_err(|e| map_error(item, e))
+        self.store
+            .build(&self.service, item, None)
+            .map_err(|e| map_error(item, e))
     }
 
     fn read_item(&self, item: &str) -> Result<Option<String>, VaultError> {
@@ -299,7 +394,9 @@ impl Vault {
     }
 
     fn write_item(&self, item: &str, value: &str) -> Result<(), VaultError> {
-        self.entry(item)?.set_password(value).map_err(|e| map_error(item, e))
+        self.entry(item)?
+            .set_password(value)
+            .map_err(|e| map_error(item, e))
     }
 
     fn update_index(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<(), VaultError> {
@@ -310,10 +407,30 @@ impl Vault {
     }
 }
 
+/// The environment variables that override an account's keychain token, in order.
+pub fn token_env_vars(kind: AccountKind) -> &'static [&'static str] {
+    match kind {
+        AccountKind::Github => &["GH_TOKEN", "GITHUB_TOKEN"],
+        AccountKind::Vercel => &["VERCEL_TOKEN"],
+    }
+}
+
+/// The first non-empty override variable of `kind`, with its name.
+pub fn env_token(kind: AccountKind) -> Option<(&'static str, Secret)> {
+    token_env_vars(kind).iter().find_map(|v| {
+        std::env::var(v)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|t| (*v, Secret::new(t)))
+    })
+}
+
 /// keyring errors in the user's words. Platform error texts carry no secret values.
 fn map_error(item: &str, e: keyring_core::Error) -> VaultError {
     match e {
-        keyring_core::Error::NoStorageAccess(inner) => VaultError::Locked { detail: inner.to_string() },
+        keyring_core::Error::NoStorageAccess(inner) => VaultError::Locked {
+            detail: inner.to_string(),
+        },
         keyring_core::Error::PlatformFailure(inner) => {
             let detail = inner.to_string();
             let lower = detail.to_ascii_lowercase();
@@ -323,13 +440,20 @@ fn map_error(item: &str, e: keyring_core::Error) -> VaultError {
                 VaultError::Unavailable { detail }
             }
         }
-        keyring_core::Error::NoDefaultStore => VaultError::Unavailable { detail: "no keychain store".to_owned() },
-        keyring_core::Error::NoEntry => VaultError::Missing { item: item.to_owned() },
+        keyring_core::Error::NoDefaultStore => VaultError::Unavailable {
+            detail: "no keychain store".to_owned(),
+        },
+        keyring_core::Error::NoEntry => VaultError::Missing {
+            item: item.to_owned(),
+        },
         keyring_core::Error::TooLong(attr, limit) => VaultError::Rejected {
             item: item.to_owned(),
             detail: format!("{attr} is longer than the platform's limit of {limit}"),
         },
-        other => VaultError::Rejected { item: item.to_owned(), detail: describe(&other) },
+        other => VaultError::Rejected {
+            item: item.to_owned(),
+            detail: describe(&other),
+        },
     }
 }
 
@@ -337,8 +461,12 @@ fn map_error(item: &str, e: keyring_core::Error) -> VaultError {
 fn describe(e: &keyring_core::Error) -> String {
     match e {
         keyring_core::Error::BadEncoding(_) => "the stored value is not UTF-8".to_owned(),
-        keyring_core::Error::BadDataFormat(_, inner) => format!("the stored value is malformed: {inner}"),
-        keyring_core::Error::Ambiguous(items) => format!("{} items match; remove the duplicates", items.len()),
+        keyring_core::Error::BadDataFormat(_, inner) => {
+            format!("the stored value is malformed: {inner}")
+        }
+        keyring_core::Error::Ambiguous(items) => {
+            format!("{} items match; remove the duplicates", items.len())
+        }
         other => other.to_string(),
     }
 }
@@ -347,7 +475,13 @@ fn seal(key: &[u8; 32], profile_id: &str, plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad: profile_id.as_bytes() })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad: profile_id.as_bytes(),
+            },
+        )
         .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
     let mut out = Vec::with_capacity(FILE_MAGIC.len() + nonce.len() + ciphertext.len());
     out.extend_from_slice(FILE_MAGIC);
@@ -356,14 +490,26 @@ fn seal(key: &[u8; 32], profile_id: &str, plaintext: &[u8]) -> Vec<u8> {
     out
 }
 
-fn open_sealed(key: &[u8; 32], profile_id: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
-    let body = sealed.strip_prefix(FILE_MAGIC).ok_or("not a Session Keeper session file")?;
+fn open_sealed(
+    key: &[u8; 32],
+    profile_id: &str,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, String> {
+    let body = sealed
+        .strip_prefix(FILE_MAGIC)
+        .ok_or("not a Session Keeper session file")?;
     if body.len() < 24 {
         return Err("the file is truncated".to_owned());
     }
     let (nonce, ciphertext) = body.split_at(24);
     XChaCha20Poly1305::new(key.into())
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: profile_id.as_bytes() })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: profile_id.as_bytes(),
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| "authentication failed".to_owned())
 }
@@ -371,16 +517,32 @@ fn open_sealed(key: &[u8; 32], profile_id: &str, sealed: &[u8]) -> Result<Zeroiz
 #[cfg(target_os = "linux")]
 mod platform {
     //! Linux: the freedesktop Secret Service over D-Bus (gnome-keyring, KeePassXC, KWallet ≥ 5.97).
+    use keyring_core::api::CredentialStoreApi as _;
+
     use super::*;
 
     pub(super) fn store() -> Result<Arc<CredentialStore>, VaultError> {
         if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
-            && std::env::var_os("XDG_RUNTIME_DIR").is_none_or(|d| !Path::new(&d).join("bus").exists())
+            && std::env::var_os("XDG_RUNTIME_DIR")
+                .is_none_or(|d| !Path::new(&d).join("bus").exists())
         {
-            return Err(VaultError::Unavailable { detail: "no D-Bus session bus".to_owned() });
+            return Err(VaultError::Unavailable {
+                detail: "no D-Bus session bus".to_owned(),
+            });
         }
-        let store = zbus_secret_service_keyring_store::Store::new()
-            .map_err(|e| VaultError::Unavailable { detail: describe(&e) })?;
+        let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
+            VaultError::Unavailable {
+                detail: describe(&e),
+            }
+        })?;
+        // One round trip that cannot raise an unlock prompt (nothing matches), so that a
+        // missing or mute Secret Service shows up here, inside `open`'s time bound.
+        let nothing = std::collections::HashMap::from([("service", "sessionkeeper-probe")]);
+        store
+            .search(&nothing)
+            .map_err(|e| VaultError::Unavailable {
+                detail: describe(&e),
+            })?;
         Ok(store)
     }
 }
@@ -393,7 +555,9 @@ mod platform {
     pub(super) fn store() -> Result<Arc<CredentialStore>, VaultError> {
         apple_native_keyring_store::keychain::Store::new()
             .map(|s| s as Arc<CredentialStore>)
-            .map_err(|e| VaultError::Unavailable { detail: describe(&e) })
+            .map_err(|e| VaultError::Unavailable {
+                detail: describe(&e),
+            })
     }
 }
 
@@ -405,7 +569,9 @@ mod platform {
     pub(super) fn store() -> Result<Arc<CredentialStore>, VaultError> {
         windows_native_keyring_store::Store::new()
             .map(|s| s as Arc<CredentialStore>)
-            .map_err(|e| VaultError::Unavailable { detail: describe(&e) })
+            .map_err(|e| VaultError::Unavailable {
+                detail: describe(&e),
+            })
     }
 }
 
@@ -414,7 +580,9 @@ mod platform {
     use super::*;
 
     pub(super) fn store() -> Result<Arc<CredentialStore>, VaultError> {
-        Err(VaultError::Unavailable { detail: "no supported keychain on this platform".to_owned() })
+        Err(VaultError::Unavailable {
+            detail: "no supported keychain on this platform".to_owned(),
+        })
     }
 }
 
@@ -456,21 +624,40 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let v = vault(dir.path());
         let p = profile();
-        assert!(v.load_session(&p, Slot::Current).expect("empty vault").is_none());
+        assert!(
+            v.load_session(&p, Slot::Current)
+                .expect("empty vault")
+                .is_none()
+        );
         let first = session(&p, "FIRST-SECRET-VALUE");
         let second = session(&p, "SECOND-SECRET-VALUE");
         v.store_session(&first).expect("store");
         v.store_session(&second).expect("store");
-        assert_eq!(v.load_session(&p, Slot::Current).expect("load"), Some(second.clone()));
-        assert_eq!(v.load_session(&p, Slot::Previous).expect("load"), Some(first.clone()));
+        assert_eq!(
+            v.load_session(&p, Slot::Current).expect("load"),
+            Some(second.clone())
+        );
+        assert_eq!(
+            v.load_session(&p, Slot::Previous).expect("load"),
+            Some(first.clone())
+        );
         for f in std::fs::read_dir(v.sessions_dir()).expect("dir") {
             let bytes = std::fs::read(f.expect("entry").path()).expect("read");
             let text = String::from_utf8_lossy(&bytes);
-            assert!(!text.contains("SECRET-VALUE") && !text.contains("JSESSIONID"), "plaintext on disk");
+            assert!(
+                !text.contains("SECRET-VALUE") && !text.contains("JSESSIONID"),
+                "plaintext on disk"
+            );
         }
         v.restore_previous("mtn").expect("restore");
-        assert_eq!(v.load_session(&p, Slot::Current).expect("load"), Some(first));
-        assert_eq!(v.load_session(&p, Slot::Previous).expect("load"), Some(second));
+        assert_eq!(
+            v.load_session(&p, Slot::Current).expect("load"),
+            Some(first)
+        );
+        assert_eq!(
+            v.load_session(&p, Slot::Previous).expect("load"),
+            Some(second)
+        );
     }
 
     #[test]
@@ -488,7 +675,13 @@ mod tests {
         let v = vault(dir.path());
         let name = SecretName::parse("account:github").expect("name");
         v.set_secret(&name, &Secret::new("ghp_x")).expect("set");
-        assert_eq!(v.get_secret(&name).expect("get").as_ref().map(Secret::expose), Some("ghp_x"));
+        assert_eq!(
+            v.get_secret(&name)
+                .expect("get")
+                .as_ref()
+                .map(Secret::expose),
+            Some("ghp_x")
+        );
         assert!(v.index().expect("index").contains("account:github"));
         assert!(v.delete_secret(&name).expect("delete"));
         assert!(v.get_secret(&name).expect("get").is_none());
@@ -504,11 +697,16 @@ mod tests {
         let v = Vault::with_store(store.clone(), dir.path().join("sessions"));
         let entry = v.entry(SESSION_KEY_ITEM).expect("entry");
         let mock: &keyring_core::mock::Cred = entry.as_any().downcast_ref().expect("mock cred");
-        mock.set_error(keyring_core::Error::NoStorageAccess("locked collection".into()));
+        mock.set_error(keyring_core::Error::NoStorageAccess(
+            "locked collection".into(),
+        ));
         let p = profile();
         let err = v.store_session(&session(&p, "X")).expect_err("locked");
         assert!(matches!(err, VaultError::Locked { .. }), "{err}");
         assert!(err.to_string().contains("Unlock"), "{err}");
-        assert!(!v.sessions_dir().exists(), "nothing may be written when the keychain fails");
+        assert!(
+            !v.sessions_dir().exists(),
+            "nothing may be written when the keychain fails"
+        );
     }
 }

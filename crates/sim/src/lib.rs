@@ -1,1 +1,206 @@
+//! `sessionkeeper-sim`: faithful fakes of the outside world, served on 127.0.0.1, for tests,
+//! benchmarks and the demo. Nothing here talks to the internet.
+//!
+//! What it simulates (one server, two host names so that cookies are per host as in real life):
+//!
+//! * **SSO** at `http://localhost:PORT/sso/login`: username, password and a fake "I am not a
+//!   robot" checkbox that must be ticked; its token expires after 60 s like reCAPTCHA's. A good
+//!   login sets an HttpOnly `SSO_TICKET` cookie on the login host and redirects to the portal.
+//! * **Provider API** at `http://127.0.0.1:PORT`: `/portal?ticket=…` turns the ticket into an
+//!   HttpOnly `JSESSIONID`; `/api/products` answers 200 for a live session and, for a dead
+//!   one, 401 or a redirect to the login (`on_expired`). Sessions live longer on the server
+//!   than the client's tracked expiry (2–24 h by default, as the seeds observed).
+//! * **Token provider** at `/token/login?api_key=…`: a form whose success redirects to
+//!   `/token/callback?apisession=TOKEN` (the broker's flow); the API accepts the token as
+//!   `Authorization: Bearer` or `X-SessionToken`.
+//!
+//! Start it from Rust with [`Sim::start`], or as a process:
+//!
+//! ```text
+//! $ sessionkeeper-sim            # prints {"sso": …, "api": …, "control": …} and serves
+//! ```
+//!
+//! Inject faults on `/api/*` (from Rust: [`Sim::set_fault`]; over HTTP: the control routes):
+//!
+//! ```text
+//! curl -X POST $CONTROL/faults -d '{"mode":"status","status":503}'       # 5xx until cleared
+//! curl -X POST $CONTROL/faults -d '{"mode":"hang","count":1}'            # never answer, once
+//! curl -X POST $CONTROL/faults -d '{"mode":"reset"}'                     # drop the connection
+//! curl -X POST $CONTROL/faults -d '{"mode":"slow","delay_ms":2000}'      # answer late
+//! curl -X DELETE $CONTROL/faults                                         # back to normal
+//! curl -X POST $CONTROL/sessions -d '{"kind":"cookie"}'                  # mint a session
+//! curl -X POST $CONTROL/sessions/VALUE/expire                            # kill it server-side
+//! curl $CONTROL/requests                                                 # what /api/* received
+//! ```
 
+mod control;
+mod provider;
+mod serve;
+mod sso;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use state::SimState;
+pub use state::{
+    Fault, FaultMode, Lifetime, MintedSession, OnExpired, RecordedRequest, SessionKind,
+};
+
+pub(crate) type Shared = Arc<Mutex<SimState>>;
+
+pub(crate) fn lock(state: &Shared) -> std::sync::MutexGuard<'_, SimState> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How the simulated world behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The SSO user.
+    pub username: String,
+    pub password: String,
+    /// How long the fake captcha's token stays usable (reCAPTCHA: about 60 s).
+    pub captcha_ttl: Duration,
+    /// How long sessions really live on the server.
+    pub lifetime: Lifetime,
+    /// What the API answers for a dead session.
+    pub on_expired: OnExpired,
+    /// The API key the token provider expects in `/token/login?api_key=`.
+    pub api_key: String,
+    /// Port to bind on 127.0.0.1 (0: any free port).
+    pub port: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            username: "demo".to_owned(),
+            password: "demo-password".to_owned(),
+            captcha_ttl: Duration::from_secs(60),
+            lifetime: Lifetime::Uniform {
+                min: Duration::from_secs(2 * 3600),
+                max: Duration::from_secs(24 * 3600),
+            },
+            on_expired: OnExpired::Unauthorized,
+            api_key: "demo-key".to_owned(),
+            port: 0,
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sim {
+    addr: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Sim {
+    /// Bind 127.0.0.1 and serve in the background on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let urls = Urls::new(addr.port());
+        let state = Arc::new(Mutex::new(SimState::new(config, urls)));
+        let app = axum::Router::new()
+            .merge(sso::routes())
+            .merge(provider::routes())
+            .nest("/_sim", control::routes())
+            .with_state(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(serve::serve(listener, app, state.clone(), rx));
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn urls(&self) -> Urls {
+        Urls::new(self.port())
+    }
+
+    /// Create a live session directly, as if someone had logged in.
+    pub fn mint_session(&self, kind: SessionKind, lifetime: Option<Duration>) -> MintedSession {
+        self.lock().mint(kind, lifetime)
+    }
+
+    /// End a session on the server (by its cookie or token value).
+    pub fn expire_session(&self, value: &str) -> bool {
+        self.lock().expire(value)
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        self.lock().fault = Some(fault);
+    }
+
+    pub fn clear_fault(&self) {
+        self.lock().fault = None;
+    }
+
+    pub fn set_on_expired(&self, on_expired: OnExpired) {
+        self.lock().config.on_expired = on_expired;
+    }
+
+    /// The requests `/api/*` received, oldest first (cookie names only, never values).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// How many TCP connections the server accepted (to see keep-alive at work).
+    pub fn connections(&self) -> u64 {
+        self.lock().connections
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Where each simulated service lives. The SSO uses the host name `localhost` and the API
+/// `127.0.0.1`: the same server, but two cookie hosts, like `sso.example.net` and
+/// `wholesale.example.net`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Urls {
+    pub sso_login: String,
+    pub sso_origin: String,
+    pub api_origin: String,
+    pub portal: String,
+    pub products: String,
+    pub token_login: String,
+    pub token_callback: String,
+    pub control: String,
+}
+
+impl Urls {
+    fn new(port: u16) -> Self {
+        let sso = format!("http://localhost:{port}");
+        let api = format!("http://127.0.0.1:{port}");
+        Self {
+            sso_login: format!("{sso}/sso/login"),
+            sso_origin: sso,
+            portal: format!("{api}/portal"),
+            products: format!("{api}/api/products"),
+            token_login: format!("{api}/token/login?api_key="),
+            token_callback: format!("{api}/token/callback"),
+            control: format!("{api}/_sim"),
+            api_origin: api,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! One module per command family.
+
+pub(crate) mod secret;
+pub(crate) mod session;
+pub(crate) mod status;
+pub(crate) mod validate;
+
+use std::io::Read as _;
+
+use crate::context::Failure;
+
+/// All of stdin, for secrets and sessions (never argv).
+pub(crate) fn read_stdin(what: &str) -> Result<String, Failure> {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        eprintln!("Paste {what}, then press Ctrl-D:");
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::new(1, format!("cannot read {what} from stdin: {e}")))?;
+    Ok(text)
+}

@@ -1,0 +1,112 @@
+//! `sessionkeeper status`: every profile at a glance, from the vault and the history, without
+//! making any network request (that is `validate`).
+
+use chrono::{DateTime, Utc};
+use sessionkeeper_core::duration::format_span;
+use sessionkeeper_core::history::Event;
+use sessionkeeper_core::vault::Slot;
+use sessionkeeper_core::{Status, check::Reason};
+
+use crate::context::{Context, Outcome};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileStatus {
+    profile: String,
+    name: String,
+    /// The last check's status, or null when never checked.
+    status: Option<Status>,
+    reason: Option<Reason>,
+    last_check: Option<DateTime<Utc>>,
+    has_session: Option<bool>,
+    captured_at: Option<DateTime<Utc>>,
+    tracked_expires_at: Option<DateTime<Utc>>,
+    seconds_left: Option<i64>,
+    /// What is missing for this profile to work (empty when nothing is).
+    config_problems: Vec<String>,
+}
+
+pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
+    let config = ctx.config(1)?;
+    let (vault, vault_error) = match ctx.vault() {
+        Ok(v) => (Some(v), None),
+        Err(f) => (None, Some(f.message)),
+    };
+    let last = ctx.history().map(|h| h.last_checks()).unwrap_or_default();
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for profile in config.profiles.values() {
+        let session = vault
+            .as_ref()
+            .map(|v| v.load_session(profile, Slot::Current));
+        let (has_session, session, mut problems) = match session {
+            Some(Ok(s)) => (Some(s.is_some()), s, Vec::new()),
+            Some(Err(e)) => (None, None, vec![e.to_string()]),
+            None => (None, None, Vec::new()),
+        };
+        if profile.validate.is_none() {
+            problems.push(format!(
+                "no [profiles.{}.validate] table: it cannot be checked",
+                profile.id
+            ));
+        }
+        let (status, reason, last_check) = match last.get(&profile.id) {
+            Some(Event::Check {
+                status, reason, at, ..
+            }) => (Some(*status), Some(*reason), Some(*at)),
+            _ => (None, None, None),
+        };
+        rows.push(ProfileStatus {
+            profile: profile.id.clone(),
+            name: profile.name.clone(),
+            status,
+            reason,
+            last_check,
+            has_session,
+            captured_at: session.as_ref().map(|s| s.captured_at),
+            tracked_expires_at: session.as_ref().map(|s| s.expires_at),
+            seconds_left: session.as_ref().map(|s| s.time_left(now).num_seconds()),
+            config_problems: problems,
+        });
+    }
+    if args.json {
+        let doc = serde_json::json!({
+            "config": config.path,
+            "vault": { "available": vault_error.is_none(), "error": vault_error },
+            "profiles": rows,
+        });
+        println!("{doc}");
+        return Ok(0);
+    }
+    println!("config: {}", config.path.display());
+    if let Some(e) = &vault_error {
+        println!("keychain: unavailable: {e}");
+    }
+    for r in &rows {
+        let status = r.status.map_or("unchecked", Status::as_str);
+        let left = r.seconds_left.map_or("no session".to_owned(), |s| {
+            format!(
+                "tracked expiry in {}",
+                format_span(chrono::Duration::seconds(s))
+            )
+        });
+        let checked = r.last_check.map_or("never checked".to_owned(), |t| {
+            format!("checked {} ago", format_span(now - t))
+        });
+        println!(
+            "{:<10} {} ({}): {left}; {checked}",
+            status, r.profile, r.name
+        );
+        for p in &r.config_problems {
+            println!("           ! {p}");
+        }
+    }
+    Ok(0)
+}

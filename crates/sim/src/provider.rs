@@ -1,0 +1,230 @@
+//! The provider: the portal that turns an SSO ticket into a session cookie, the API whose
+//! answers tell a live session from a dead one, and the token provider's login and callback.
+
+use std::time::Duration;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+
+use crate::serve::ConnectionKill;
+use crate::state::{FaultMode, OnExpired, RecordedRequest, SessionKind};
+use crate::{Shared, lock};
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/portal", get(portal))
+        .route("/api/products", get(products).head(products).post(products))
+        .route(
+            "/token/login",
+            get(token_login_page).post(token_login_submit),
+        )
+        .route("/token/callback", get(token_callback))
+}
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
+async fn portal(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let mut s = lock(&state);
+    if let Some(ticket) = q.ticket
+        && s.tickets.remove(&ticket).is_some()
+    {
+        let minted = s.mint(SessionKind::Cookie, None);
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(
+                header::SET_COOKIE,
+                format!(
+                    "JSESSIONID={}; Path=/; HttpOnly; SameSite=Lax",
+                    minted.value
+                ),
+            )
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .body(axum::body::Body::from(PORTAL_PAGE))
+            .expect("static response parts are valid");
+    }
+    match cookie(&headers, "JSESSIONID") {
+        Some(sid) if s.is_live(&sid, SessionKind::Cookie) => Html(PORTAL_PAGE).into_response(),
+        _ => redirect_to_login(&s.urls.sso_login),
+    }
+}
+
+const PORTAL_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Wholesale portal</title></head>\
+<body><h1 id=\"portal\">Wholesale portal</h1><p>You are signed in.</p></body></html>";
+
+/// The API: faults first (as the network would), then the session check.
+async fn products(State(state): State<Shared>, request: Request) -> Response {
+    let kill = request.extensions().get::<ConnectionKill>().cloned();
+    let headers = request.headers().clone();
+    let fault = {
+        let mut s = lock(&state);
+        s.requests.push(RecordedRequest {
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            host: headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            cookie_names: cookie_names(&headers),
+            has_token: token(&headers).is_some(),
+        });
+        s.take_fault()
+    };
+    if let Some(fault) = fault {
+        match fault.mode {
+            FaultMode::Status => {
+                let code = StatusCode::from_u16(fault.status.unwrap_or(503))
+                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                return (code, Json(serde_json::json!({"error": "injected fault"})))
+                    .into_response();
+            }
+            FaultMode::Hang => {
+                tokio::time::sleep(Duration::from_millis(fault.delay_ms.unwrap_or(3_600_000)))
+                    .await;
+            }
+            FaultMode::Reset => {
+                if let Some(kill) = kill {
+                    kill.0.notify_one();
+                }
+                std::future::pending::<()>().await;
+            }
+            FaultMode::Slow => {
+                tokio::time::sleep(Duration::from_millis(fault.delay_ms.unwrap_or(1000))).await
+            }
+        }
+    }
+    let s = lock(&state);
+    let live = cookie(&headers, "JSESSIONID")
+        .is_some_and(|sid| s.is_live(&sid, SessionKind::Cookie))
+        || token(&headers).is_some_and(|t| s.is_live(&t, SessionKind::Token));
+    if live {
+        return Json(serde_json::json!({"products": [{"id": 1, "name": "Fibre 100/100"}, {"id": 2, "name": "LTE 20GB"}]}))
+            .into_response();
+    }
+    match s.config.on_expired {
+        OnExpired::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "session expired"})),
+        )
+            .into_response(),
+        OnExpired::RedirectToLogin => redirect_to_login(&s.urls.sso_login),
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiKeyQuery {
+    api_key: Option<String>,
+}
+
+async fn token_login_page(State(state): State<Shared>, Query(q): Query<ApiKeyQuery>) -> Response {
+    let s = lock(&state);
+    if q.api_key.as_deref() != Some(s.config.api_key.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Html("<p id=\"error\">Invalid API key.</p>"),
+        )
+            .into_response();
+    }
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Broker API login</title></head><body>\
+         <form method=\"post\" action=\"/token/login?api_key={key}\" id=\"login\">\
+         <label>User ID <input type=\"text\" name=\"username\" id=\"username\"></label>\
+         <label>Password <input type=\"password\" name=\"password\" id=\"password\"></label>\
+         <button type=\"submit\" id=\"submit\">Login</button></form></body></html>",
+        key = s.config.api_key
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenLoginForm {
+    username: String,
+    password: String,
+}
+
+async fn token_login_submit(
+    State(state): State<Shared>,
+    Query(q): Query<ApiKeyQuery>,
+    Form(form): Form<TokenLoginForm>,
+) -> Response {
+    let mut s = lock(&state);
+    if q.api_key.as_deref() != Some(s.config.api_key.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Html("<p id=\"error\">Invalid API key.</p>"),
+        )
+            .into_response();
+    }
+    if form.username != s.config.username || form.password != s.config.password {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html("<p id=\"error\">Invalid user ID or password.</p>"),
+        )
+            .into_response();
+    }
+    let minted = s.mint(SessionKind::Token, None);
+    let location = format!("{}?apisession={}", s.urls.token_callback, minted.value);
+    redirect(&location)
+}
+
+async fn token_callback() -> Html<&'static str> {
+    Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged in</title></head>\
+          <body><p id=\"done\">Login complete. You may close this window.</p></body></html>",
+    )
+}
+
+fn redirect_to_login(login: &str) -> Response {
+    redirect(login)
+}
+
+fn redirect(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, location)
+        .body(axum::body::Body::empty())
+        .expect("static response parts are valid")
+}
+
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            pair.trim()
+                .split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies(headers).find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn cookie_names(headers: &HeaderMap) -> Vec<String> {
+    cookies(headers).map(|(k, _)| k).collect()
+}
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(t) = headers.get("x-sessiontoken").and_then(|v| v.to_str().ok()) {
+        return Some(t.to_owned());
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}

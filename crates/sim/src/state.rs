@@ -1,0 +1,214 @@
+//! The simulator's world: users, captcha tokens, SSO tickets, live sessions, armed faults and
+//! the log of API requests.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use crate::{SimConfig, Urls};
+
+/// How long sessions live on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    Fixed(Duration),
+    /// Drawn uniformly for each new session.
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
+}
+
+impl Lifetime {
+    fn draw(self) -> Duration {
+        match self {
+            Self::Fixed(d) => d,
+            Self::Uniform { min, max } if max > min => {
+                let ms = rand::rng().random_range(min.as_millis()..=max.as_millis());
+                Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+            }
+            Self::Uniform { min, .. } => min,
+        }
+    }
+}
+
+/// What the API answers for an unknown or expired session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExpired {
+    /// `401 Unauthorized` with a JSON error.
+    Unauthorized,
+    /// `302 Found` to the SSO login, as portals do.
+    RedirectToLogin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A `JSESSIONID` cookie on the API host.
+    Cookie,
+    /// An API session token.
+    Token,
+}
+
+/// A session created by [`crate::Sim::mint_session`] or a login.
+#[derive(Debug, Clone, Serialize)]
+pub struct MintedSession {
+    pub kind: SessionKind,
+    /// The cookie name (`JSESSIONID`) for cookie sessions.
+    pub cookie_name: Option<String>,
+    pub value: String,
+    /// The API host, for the cookie's `domain`.
+    pub domain: String,
+    pub lifetime_ms: u64,
+}
+
+/// A fault injected on `/api/*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub mode: FaultMode,
+    /// `mode = status`: the status to answer (default 503).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// `hang` and `slow`: how long to wait (hang default: one hour).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// How many requests it applies to (default: all, until cleared).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultMode {
+    /// Answer with an error status (5xx by default).
+    Status,
+    /// Accept the request and never answer.
+    Hang,
+    /// Drop the connection (TCP reset) mid-request.
+    Reset,
+    /// Answer normally, but late.
+    Slow,
+}
+
+/// One request `/api/*` received. Cookie names only: the sim logs no values either.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    pub cookie_names: Vec<String>,
+    pub has_token: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct LiveSession {
+    pub(crate) kind: SessionKind,
+    pub(crate) expires: Instant,
+    pub(crate) revoked: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub(crate) config: SimConfig,
+    pub(crate) urls: Urls,
+    /// Captcha token → when it was issued.
+    pub(crate) captcha: HashMap<String, Instant>,
+    /// SSO ticket → issued (single use).
+    pub(crate) tickets: HashMap<String, Instant>,
+    /// Session value → its server-side life.
+    pub(crate) sessions: HashMap<String, LiveSession>,
+    pub(crate) fault: Option<Fault>,
+    pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) connections: u64,
+}
+
+impl SimState {
+    pub(crate) fn new(config: SimConfig, urls: Urls) -> Self {
+        Self {
+            config,
+            urls,
+            captcha: HashMap::new(),
+            tickets: HashMap::new(),
+            sessions: HashMap::new(),
+            fault: None,
+            requests: Vec::new(),
+            connections: 0,
+        }
+    }
+
+    pub(crate) fn mint(&mut self, kind: SessionKind, lifetime: Option<Duration>) -> MintedSession {
+        let lifetime = lifetime.unwrap_or_else(|| self.config.lifetime.draw());
+        let value = random_token(match kind {
+            SessionKind::Cookie => 32,
+            SessionKind::Token => 24,
+        });
+        self.sessions.insert(
+            value.clone(),
+            LiveSession {
+                kind,
+                expires: Instant::now() + lifetime,
+                revoked: false,
+            },
+        );
+        MintedSession {
+            kind,
+            cookie_name: (kind == SessionKind::Cookie).then(|| "JSESSIONID".to_owned()),
+            value,
+            domain: "127.0.0.1".to_owned(),
+            lifetime_ms: u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    pub(crate) fn expire(&mut self, value: &str) -> bool {
+        self.sessions
+            .get_mut(value)
+            .map(|s| s.revoked = true)
+            .is_some()
+    }
+
+    pub(crate) fn is_live(&self, value: &str, kind: SessionKind) -> bool {
+        self.sessions
+            .get(value)
+            .is_some_and(|s| s.kind == kind && !s.revoked && Instant::now() < s.expires)
+    }
+
+    /// Takes one use of the armed fault, if any.
+    pub(crate) fn take_fault(&mut self) -> Option<Fault> {
+        let fault = self.fault.clone()?;
+        if let Some(n) = fault.count {
+            if n <= 1 {
+                self.fault = None;
+            } else if let Some(f) = &mut self.fault {
+                f.count = Some(n - 1);
+            }
+        }
+        Some(fault)
+    }
+
+    pub(crate) fn issue_captcha(&mut self) -> String {
+        let token = random_token(20);
+        self.captcha.insert(token.clone(), Instant::now());
+        token
+    }
+
+    /// Consumes a captcha token; `Err` says why it is not accepted.
+    pub(crate) fn redeem_captcha(&mut self, token: &str) -> Result<(), &'static str> {
+        let issued = self
+            .captcha
+            .remove(token)
+            .ok_or("Tick \"I am not a robot\" first.")?;
+        if issued.elapsed() > self.config.captcha_ttl {
+            return Err("The reCAPTCHA expired. Tick \"I am not a robot\" again.");
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02X}", rng.random::<u8>()))
+        .collect()
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages Session Keeper needs, and only those that are missing.
+#   scripts/setup.sh          what the CLI, the simulator and the tests need
+# Runs apt-get as root, or through sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config ca-certificates   # compilers for crates with C parts
+  dbus dbus-bin libglib2.0-bin                 # dbus-run-session, gdbus
+  gnome-keyring libsecret-tools                # a real Secret Service, and secret-tool to inspect it
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null; then
+  echo "setup: please install: ${missing[*]} (this script knows only apt-get)" >&2
+  exit 1
+fi
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,268 @@
+//! Sessions through the keychain vault: import, export, restore, extend.
+
+use base64::Engine as _;
+use sessionkeeper_tests::*;
+
+fn decode(export: &str) -> serde_json::Value {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(export.trim())
+        .expect("export is base64");
+    serde_json::from_slice(&bytes).expect("export decodes to JSON")
+}
+
+#[test]
+fn export_then_import_round_trips_byte_for_byte() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-roundtrip");
+    env.write_config(&sim_config(&sim));
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    let original = cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]);
+    // Wrapped and padded with whitespace, as it arrives from a terminal or a file.
+    let wrapped: String = original
+        .as_bytes()
+        .chunks(60)
+        .map(|c| format!("  {}\n", String::from_utf8_lossy(c)))
+        .collect();
+    env.run_stdin(&["import", "mtn"], &wrapped).assert_code(0);
+    let first = env.run(&["export", "mtn", "--output-only"]);
+    first.assert_code(0);
+    assert_eq!(
+        first.stdout.lines().count(),
+        1,
+        "--output-only prints one line"
+    );
+
+    // The export holds the fields the original scripts' consumers read.
+    let json = decode(&first.stdout);
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["profile"], "mtn");
+    assert_eq!(
+        json["sessionId"],
+        minted.value.as_str(),
+        "sessionId is the session_id_cookie's value"
+    );
+    assert!(json["capturedAt"].is_string() && json["expiresAt"].is_string());
+    let cookie = &json["cookies"][0];
+    assert_eq!(cookie["name"], "JSESSIONID");
+    assert_eq!(cookie["httpOnly"], true);
+    assert_eq!(cookie["expires"], -1);
+    assert_eq!(cookie["sameSite"], "Lax");
+    assert_eq!(decode(&original)["expiresAt"], json["expiresAt"]);
+
+    // Import the export into a fresh environment and export again: the same bytes.
+    let other = TestEnv::new("s-roundtrip2");
+    other.write_config(&sim_config(&sim));
+    other
+        .run_stdin(&["import", "mtn"], &first.stdout)
+        .assert_code(0);
+    let second = other.run(&["export", "mtn", "--output-only"]);
+    second.assert_code(0);
+    assert_eq!(second.stdout, first.stdout);
+}
+
+#[test]
+fn a_rejected_session_is_not_stored_and_the_old_one_survives() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-rejected");
+    env.write_config(&sim_config(&sim));
+    let good = sim.mint_session(SessionKind::Cookie, None);
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    sim.expire_session(&dead.value);
+    let good_export = cookie_export("mtn", &[("JSESSIONID", &good.value, "127.0.0.1")]);
+    env.run_stdin(&["import", "mtn"], &good_export)
+        .assert_code(0);
+    let before = env.run(&["export", "mtn", "--output-only"]).stdout;
+    let run = env.run_stdin(
+        &["import", "mtn"],
+        &cookie_export("mtn", &[("JSESSIONID", &dead.value, "127.0.0.1")]),
+    );
+    run.assert_code(1);
+    assert!(run.stderr.contains("not stored"), "{}", run.stderr);
+    assert_eq!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
+
+    // A provider that cannot answer: exit 2 and nothing stored, unless asked to.
+    sim.set_fault(Fault {
+        mode: FaultMode::Status,
+        status: Some(500),
+        delay_ms: None,
+        count: None,
+    });
+    let other = sim.mint_session(SessionKind::Cookie, None);
+    let other_export = cookie_export("mtn", &[("JSESSIONID", &other.value, "127.0.0.1")]);
+    let run = env.run_stdin(&["import", "mtn"], &other_export);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--no-validate"), "{}", run.stderr);
+    assert_eq!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
+    env.run_stdin(&["import", "mtn", "--no-validate"], &other_export)
+        .assert_code(0);
+    assert_ne!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
+}
+
+#[test]
+fn garbage_on_stdin_is_rejected_clearly_and_stores_nothing() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-garbage");
+    env.write_config(&sim_config(&sim));
+    for (input, expect) in [
+        ("", "empty"),
+        ("this is not base64 at all!", "not a session"),
+        ("aGVsbG8gd29ybGQ=", "not to UTF-8 JSON"),
+        ("{\"cookies\": 5}", "malformed"),
+    ] {
+        let run = env.run_stdin(&["import", "mtn"], input);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(expect),
+            "{input:?}: want {expect:?} in {}",
+            run.stderr
+        );
+    }
+    assert!(
+        !env.data_dir().join("sessionkeeper/sessions").exists(),
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn import_keeps_the_previous_session_and_restore_brings_it_back() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-restore");
+    env.write_config(&sim_config(&sim));
+    let exports: Vec<String> = (0..2)
+        .map(|_| {
+            let m = sim.mint_session(SessionKind::Cookie, None);
+            cookie_export("mtn", &[("JSESSIONID", &m.value, "127.0.0.1")])
+        })
+        .collect();
+    env.run_stdin(&["import", "mtn"], &exports[0])
+        .assert_code(0);
+    let first = env.run(&["export", "mtn", "--output-only"]).stdout;
+    env.run_stdin(&["import", "mtn"], &exports[1])
+        .assert_code(0);
+    let second = env.run(&["export", "mtn", "--output-only"]).stdout;
+    assert_ne!(first, second);
+    env.run(&["restore", "mtn"]).assert_code(0);
+    assert_eq!(env.run(&["export", "mtn", "--output-only"]).stdout, first);
+    env.run(&["restore", "mtn"]).assert_code(0);
+    assert_eq!(env.run(&["export", "mtn", "--output-only"]).stdout, second);
+}
+
+#[test]
+fn a_20_kb_cookie_jar_round_trips_and_no_file_holds_it_in_plaintext() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-large");
+    env.write_config(&sim_config(&sim));
+    let live = sim.mint_session(SessionKind::Cookie, None);
+    let filler: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("tracking_{i}"),
+                format!("LARGEJARVALUE{i:03}{}", "x".repeat(480)),
+            )
+        })
+        .collect();
+    let mut cookies: Vec<(&str, &str, &str)> = filler
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str(), "127.0.0.1"))
+        .collect();
+    cookies.push(("JSESSIONID", &live.value, "127.0.0.1"));
+    let export = cookie_export("mtn", &cookies);
+    assert!(
+        export.len() > 20 * 1024,
+        "the jar is {} bytes",
+        export.len()
+    );
+    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    let out = env.run(&["export", "mtn", "--output-only"]);
+    out.assert_code(0);
+    assert_eq!(
+        decode(&out.stdout)["cookies"].as_array().map(Vec::len),
+        Some(41)
+    );
+    for needle in ["LARGEJARVALUE", live.value.as_str(), out.stdout.trim()] {
+        assert!(
+            env.files_containing(needle).is_empty(),
+            "plaintext on disk: {:?}",
+            env.files_containing(needle)
+        );
+    }
+    let home = std::env::var_os("SESSIONKEEPER_TEST_KEYRING_HOME")
+        .expect("set by scripts/with-keyring.sh");
+    // The keyring daemon's own files (scripts/with-keyring.sh keeps them in a temp dir).
+    assert!(files_containing(std::path::Path::new(&home), "LARGEJARVALUE").is_empty());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = env.data_dir().join("sessionkeeper/sessions/mtn.current");
+        let mode = std::fs::metadata(&file)
+            .expect("session file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}
+
+#[test]
+fn extend_moves_the_tracked_expiry_only_for_a_valid_session() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-extend");
+    env.write_config(&sim_config(&sim));
+    let live = sim.mint_session(SessionKind::Cookie, None);
+    env.run_stdin(
+        &["import", "mtn"],
+        &cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]),
+    )
+    .assert_code(0);
+    let before = decode(&env.run(&["export", "mtn", "--output-only"]).stdout)["expiresAt"].clone();
+    env.run(&["extend", "mtn", "--by", "24h"]).assert_code(0);
+    let after = decode(&env.run(&["export", "mtn", "--output-only"]).stdout)["expiresAt"].clone();
+    let parse = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().expect("string")).expect("time")
+    };
+    let moved = parse(&after) - parse(&before);
+    assert!(moved > chrono::Duration::hours(22), "moved by {moved}");
+    sim.expire_session(&live.value);
+    let run = env.run(&["extend", "mtn"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("not extended"), "{}", run.stderr);
+}
+
+#[test]
+fn status_reports_sessions_and_last_checks() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-status");
+    env.write_config(&sim_config(&sim));
+    let live = sim.mint_session(SessionKind::Cookie, None);
+    env.run_stdin(
+        &["import", "mtn"],
+        &cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]),
+    )
+    .assert_code(0);
+    sim.expire_session(&live.value);
+    env.run(&["validate", "mtn"]).assert_code(1);
+    let run = env.run(&["status", "--json"]);
+    run.assert_code(0);
+    let json = run.json();
+    let profiles = json["profiles"].as_array().expect("profiles");
+    let mtn = profiles
+        .iter()
+        .find(|p| p["profile"] == "mtn")
+        .expect("mtn");
+    assert_eq!(mtn["status"], "invalid");
+    assert_eq!(mtn["hasSession"], true);
+    let breeze = profiles
+        .iter()
+        .find(|p| p["profile"] == "breeze")
+        .expect("breeze");
+    assert_eq!(breeze["hasSession"], false);
+    assert!(breeze["status"].is_null());
+    assert!(!run.stdout.contains(&live.value));
+}
