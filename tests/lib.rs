@@ -245,6 +245,7 @@ warn_before = "15m"
 
 [profiles.mtn.validate]
 url = "{products}"
+invalid_redirect_prefix = "{sso}/sso/"
 timeout = "1s"
 attempts = 2
 backoff = "100ms"

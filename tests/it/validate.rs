@@ -260,3 +260,35 @@ fn human_output_names_status_and_reason() {
         "session value printed"
     );
 }
+
+#[test]
+fn a_cross_origin_redirect_carries_no_cookies() {
+    let sim = SimHandle::start(SimConfig::default());
+    let mut env = TestEnv::new("v-xorigin");
+    let u = sim.urls();
+    env.write_config(
+        &sim_config(&sim).replace(&u.products, &format!("{}/api/moved", u.api_origin)),
+    );
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    // Cookies for both hosts: the redirect target (localhost) must get neither.
+    let export = cookie_export(
+        "mtn",
+        &[
+            ("SSO_TICKET", "TICKET", "localhost"),
+            ("JSESSIONID", &minted.value, "127.0.0.1"),
+        ],
+    );
+    let run = validate_env(&mut env, &export);
+    run.assert_code(1);
+    let requests = sim.requests();
+    let redirected: Vec<_> = requests
+        .iter()
+        .filter(|r| r.host.starts_with("localhost"))
+        .collect();
+    assert_eq!(redirected.len(), 1, "{requests:?}");
+    assert!(
+        redirected[0].cookie_names.is_empty(),
+        "cookies crossed origins: {:?}",
+        redirected[0]
+    );
+}

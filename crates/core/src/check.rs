@@ -249,13 +249,14 @@ impl Checker {
         }
     }
 
-    /// One attempt, following same-origin redirects with cookies and cross-origin ones without.
+    /// One attempt, following same-origin redirects with credentials and cross-origin ones
+    /// without any (neither cookies nor the token): a redirect must not move a session.
     async fn attempt(&self, v: &Validate, session: &Session) -> Attempt {
         let mut url = v.url.clone();
         let mut method = v.method;
-        let mut attach_token = true;
+        let mut same_origin = true;
         for _ in 0..=MAX_REDIRECTS {
-            let response = match self.send(v, &url, method, session, attach_token).await {
+            let response = match self.send(v, &url, method, session, same_origin).await {
                 Ok(r) => r,
                 Err(transient) => return transient,
             };
@@ -283,9 +284,10 @@ impl Checker {
                         ),
                     };
                 }
-                // Credentials only ever go to the origin they were configured for.
+                // Credentials only ever go to the origin they were configured for; once a
+                // redirect has left it, nothing is attached again, even on the way back.
                 if next.origin() != v.url.origin() {
-                    attach_token = false;
+                    same_origin = false;
                 }
                 if http == 303 || ((http == 301 || http == 302) && method == HttpMethod::Post) {
                     method = HttpMethod::Get;
@@ -315,7 +317,7 @@ impl Checker {
         url: &Url,
         method: HttpMethod,
         session: &Session,
-        attach_token: bool,
+        same_origin: bool,
     ) -> Result<reqwest::Response, Attempt> {
         let client = self.client_for(url).map_err(|detail| Attempt::Transient {
             reason: Reason::Config,
@@ -331,11 +333,14 @@ impl Checker {
         for (name, value) in &v.headers {
             request = request.header(name, value);
         }
+        if !same_origin {
+            return request.send().await.map_err(|e| transport_error(&e));
+        }
         let jar = cookies_for_url(&session.cookies, url, Utc::now());
         if let Some(header) = cookie_header(&jar) {
             request = request.header(COOKIE, sensitive(&header).map_err(config_error)?);
         }
-        if let (Some(token), true) = (&session.token, attach_token) {
+        if let Some(token) = &session.token {
             let name = HeaderName::from_bytes(v.token_header.as_bytes()).map_err(|_| {
                 config_error(format!(
                     "token_header {:?} is not a valid header name",

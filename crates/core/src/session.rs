@@ -287,7 +287,8 @@ impl Session {
     }
 }
 
-fn now_seconds() -> DateTime<Utc> {
+/// Now, to the whole second: the export format keeps seconds.
+pub fn now_seconds() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }

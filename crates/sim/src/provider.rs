@@ -18,6 +18,8 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/portal", get(portal))
         .route("/api/products", get(products).head(products).post(products))
+        // A permanent move to the same path on the other host name (another origin).
+        .route("/api/moved", get(moved))
         .route(
             "/token/login",
             get(token_login_page).post(token_login_submit),
@@ -120,6 +122,11 @@ async fn products(State(state): State<Shared>, request: Request) -> Response {
             .into_response(),
         OnExpired::RedirectToLogin => redirect_to_login(&s.urls.sso_login),
     }
+}
+
+async fn moved(State(state): State<Shared>) -> Response {
+    let target = format!("{}/api/products", lock(&state).urls.sso_origin);
+    redirect(&target)
 }
 
 #[derive(Deserialize)]

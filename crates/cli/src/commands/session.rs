@@ -187,7 +187,7 @@ pub(crate) fn extend(ctx: &Context, args: &ExtendArgs) -> Outcome {
             format!("not extended: {}", outcome.detail),
         ));
     }
-    session.expires_at = Utc::now() + args.by.as_chrono();
+    session.expires_at = sessionkeeper_core::session::now_seconds() + args.by.as_chrono();
     vault.update_session(&session)?;
     record(
         history.as_ref(),
