@@ -17,5 +17,8 @@ mod secret;
 /// Config errors as the CLI shows them.
 mod config;
 
+/// The simulator behaves like the services it fakes.
+mod sim;
+
 /// Architecture checks: what the CLI may depend on, module docs.
 mod tidy;
