@@ -139,7 +139,12 @@ fn run_cli(cli: &Path, dir: &Path, args: &[&str], stdin: Option<&str>) -> anyhow
         .with_context(|| format!("cannot run {}", cli.display()))?;
     let mut pipe = child.stdin.take().context("stdin")?;
     if let Some(input) = stdin {
-        pipe.write_all(input.as_bytes())?;
+        // A command that fails before reading its input closes the pipe: that is its answer.
+        if let Err(e) = pipe.write_all(input.as_bytes())
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(e.into());
+        }
     }
     drop(pipe);
     let status = child.wait()?;
