@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use sessionkeeper_sim::{Fault, FaultMode, Lifetime, OnExpired, SessionKind, Sim, SimConfig};
+pub use sessionkeeper_sim::{
+    ApiFault, BuildOutcome, Fault, FaultMode, Lifetime, OnExpired, Service, SessionKind, Sim,
+    SimConfig,
+};
 
 /// The `sessionkeeper` binary next to this test binary (built by `cargo test --workspace` or
 /// `scripts/test.sh`). A missing binary fails the test: it is never skipped.

@@ -11,6 +11,9 @@ mod validate;
 /// `import`, `export`, `restore`, `extend` through the keychain vault.
 mod session;
 
+/// `push` to GitHub, Vercel and files; `check --github-issue`.
+mod push;
+
 /// `secret set/status`, a missing or locked keychain, token overrides.
 mod secret;
 

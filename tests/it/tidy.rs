@@ -90,3 +90,37 @@ fn every_module_has_a_doc_line() {
         "modules without a //! doc line: {missing:?}"
     );
 }
+
+/// The shipped workflow keeps its promises: scheduled every 4 hours and on demand, the
+/// permissions it needs, the session only through the environment.
+#[test]
+fn the_example_workflow_is_least_privilege_and_never_exposes_the_session() {
+    let path = workspace_root().join("examples/github-workflow.yml");
+    let text = std::fs::read_to_string(&path).expect("examples/github-workflow.yml");
+    for needed in [
+        "cron: '0 */4 * * *'",
+        "workflow_dispatch:",
+        "issues: write",
+        "contents: read",
+        "MTN_SESSION: ${{ secrets.MTN_SESSION }}",
+        "--session-env MTN_SESSION",
+        "--github-issue \"$GITHUB_REPOSITORY\"",
+    ] {
+        assert!(text.contains(needed), "the workflow lacks {needed:?}");
+    }
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    for line in &code {
+        assert!(
+            !line.contains("GITHUB_OUTPUT") && !line.contains("::set-output"),
+            "step outputs: {line}"
+        );
+        assert!(
+            !(line.contains("echo") && line.contains("SESSION")),
+            "echoes the session: {line}"
+        );
+        assert!(!line.contains("write-all"), "broad permissions: {line}");
+    }
+}

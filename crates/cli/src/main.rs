@@ -44,6 +44,10 @@ enum Command {
     Restore(commands::session::RestoreArgs),
     /// Move the tracked expiry after a successful validation (the session outlived its clock).
     Extend(commands::session::ExtendArgs),
+    /// Push the stored session to the profile's targets (GitHub, Vercel, files), in parallel.
+    Push(commands::push::Args),
+    /// CI mode: validate; open one labelled GitHub issue on expiry, close it on recovery.
+    Check(commands::check::Args),
     /// Store or inspect tokens and passwords in the OS keychain.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::session::import(&ctx, &args),
         Command::Restore(args) => commands::session::restore(&ctx, &args),
         Command::Extend(args) => commands::session::extend(&ctx, &args),
+        Command::Push(args) => commands::push::run(&ctx, &args),
+        Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd),
     };
     match result {

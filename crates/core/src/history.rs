@@ -43,6 +43,16 @@ pub enum Event {
         profile: String,
         at: DateTime<Utc>,
     },
+    /// One target of a push (never the value).
+    Push {
+        profile: String,
+        at: DateTime<Utc>,
+        target: String,
+        account: String,
+        ok: bool,
+        detail: String,
+        deployment_url: Option<String>,
+    },
 }
 
 impl Event {
@@ -51,7 +61,8 @@ impl Event {
             Self::Check { profile, .. }
             | Self::Captured { profile, .. }
             | Self::Extended { profile, .. }
-            | Self::Restored { profile, .. } => profile,
+            | Self::Restored { profile, .. }
+            | Self::Push { profile, .. } => profile,
         }
     }
 
@@ -122,6 +133,20 @@ impl History {
             .map_while(Result::ok)
             .filter_map(|l| serde_json::from_str(&l).ok())
             .collect()
+    }
+
+    /// The last push result of each (profile, target).
+    pub fn last_pushes(&self) -> BTreeMap<(String, String), Event> {
+        let mut last = BTreeMap::new();
+        for e in self.events() {
+            if let Event::Push {
+                profile, target, ..
+            } = &e
+            {
+                last.insert((profile.clone(), target.clone()), e.clone());
+            }
+        }
+        last
     }
 
     /// The last check event of each profile.

@@ -3,6 +3,7 @@
 //! The CLI (`sessionkeeper`) and the tray app (`sessionkeeper-app`) are thin shells over this
 //! crate. It never depends on tauri, gtk or webkit (a test in `tests/` keeps that true).
 
+pub mod alert;
 pub mod check;
 pub mod config;
 pub mod cookies;
@@ -10,6 +11,7 @@ pub mod duration;
 pub mod error;
 pub mod history;
 pub mod paths;
+pub mod push;
 pub mod secret;
 pub mod session;
 pub mod vault;

@@ -33,20 +33,27 @@
 //! curl $CONTROL/requests                                                 # what /api/* received
 //! ```
 
+mod api_gate;
 mod control;
+mod github;
 mod provider;
 mod serve;
 mod sso;
 mod state;
+mod vercel;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use api_gate::{ApiCall, ApiFault, Service};
+pub use github::Issue;
 use state::SimState;
 pub use state::{
-    Fault, FaultMode, Lifetime, MintedSession, OnExpired, RecordedRequest, SessionKind,
+    BuildOutcome, Fault, FaultMode, Lifetime, MintedSession, OnExpired, RecordedRequest,
+    SessionKind,
 };
+pub use vercel::EnvVar;
 
 pub(crate) type Shared = Arc<Mutex<SimState>>;
 
@@ -72,6 +79,25 @@ pub struct SimConfig {
     pub api_key: String,
     /// Port to bind on 127.0.0.1 (0: any free port).
     pub port: u16,
+    /// The token the GitHub fake accepts (`Authorization: Bearer …`).
+    pub github_token: String,
+    /// Repositories that exist ("owner/repo").
+    pub github_repos: Vec<String>,
+    /// Environments that exist, as (repository, environment).
+    pub github_environments: Vec<(String, String)>,
+    pub github_orgs: Vec<String>,
+    /// The token the Vercel fake accepts.
+    pub vercel_token: String,
+    /// Projects that exist (by name; the fake accepts the name where an id may go).
+    pub vercel_projects: Vec<String>,
+    /// The team the projects belong to (`teamId` must match), if any.
+    pub vercel_team: Option<String>,
+    /// Env var keys whose upsert lands in `failed[]` of a 201.
+    pub vercel_fail_keys: Vec<String>,
+    /// How long a redeploy takes to finish.
+    pub vercel_build_time: Duration,
+    /// How a redeploy ends.
+    pub vercel_build_outcome: BuildOutcome,
 }
 
 impl Default for SimConfig {
@@ -87,6 +113,16 @@ impl Default for SimConfig {
             on_expired: OnExpired::Unauthorized,
             api_key: "demo-key".to_owned(),
             port: 0,
+            github_token: "ghp_simulated_github_token".to_owned(),
+            github_repos: vec!["acme/circletel".to_owned()],
+            github_environments: vec![("acme/circletel".to_owned(), "production".to_owned())],
+            github_orgs: vec!["acme".to_owned()],
+            vercel_token: "vercel_simulated_token".to_owned(),
+            vercel_projects: vec!["circletel".to_owned()],
+            vercel_team: None,
+            vercel_fail_keys: Vec::new(),
+            vercel_build_time: Duration::from_millis(300),
+            vercel_build_outcome: BuildOutcome::Ready,
         }
     }
 }
@@ -106,9 +142,19 @@ impl Sim {
         let addr = listener.local_addr()?;
         let urls = Urls::new(addr.port());
         let state = Arc::new(Mutex::new(SimState::new(config, urls)));
+        let github = github::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api_gate::github,
+        ));
+        let vercel = vercel::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api_gate::vercel,
+        ));
         let app = axum::Router::new()
             .merge(sso::routes())
             .merge(provider::routes())
+            .nest("/github", github)
+            .nest("/vercel", vercel)
             .nest("/_sim", control::routes())
             .with_state(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -155,6 +201,59 @@ impl Sim {
         self.lock().requests.clone()
     }
 
+    /// Latency added to every GitHub and Vercel call.
+    pub fn set_api_latency(&self, latency: Duration) {
+        self.lock().api_latency = latency;
+    }
+
+    /// Queue a scripted answer (rate limit, permission error, 5xx) for the next call(s).
+    pub fn push_api_fault(&self, fault: ApiFault) {
+        self.lock().api_faults.push(fault);
+    }
+
+    /// Every GitHub and Vercel call, oldest first (header names only, never values).
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.lock().api_calls.clone()
+    }
+
+    /// The decrypted value of a GitHub secret. `scope` is "repo:o/r", "env:o/r:name" or "org:o".
+    pub fn github_secret(&self, scope: &str, name: &str) -> Option<Vec<u8>> {
+        self.lock()
+            .github
+            .secrets
+            .get(&(scope.to_owned(), name.to_ascii_uppercase()))
+            .cloned()
+    }
+
+    pub fn github_issues(&self, repo: &str) -> Vec<Issue> {
+        self.lock()
+            .github
+            .issues
+            .get(repo)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn vercel_env(&self, project: &str, key: &str) -> Option<EnvVar> {
+        self.lock()
+            .vercel
+            .env
+            .get(project)
+            .and_then(|vars| vars.get(key))
+            .cloned()
+    }
+
+    /// Deployments of `project` created by redeploys, oldest first, as (id, env var keys).
+    pub fn vercel_redeploys(&self, project: &str) -> Vec<(String, Vec<String>)> {
+        self.lock()
+            .vercel
+            .deployments
+            .iter()
+            .filter(|d| d.project == project && d.building)
+            .map(|d| (d.id.clone(), d.env.keys().cloned().collect()))
+            .collect()
+    }
+
     /// How many TCP connections the server accepted (to see keep-alive at work).
     pub fn connections(&self) -> u64 {
         self.lock().connections
@@ -186,6 +285,13 @@ pub struct Urls {
     pub token_login: String,
     pub token_callback: String,
     pub control: String,
+    /// The GitHub fake's `api_url` (with a path prefix, like GitHub Enterprise Server).
+    pub github_api: String,
+    /// The Vercel fake's `api_url`.
+    pub vercel_api: String,
+    /// `{app}/{project}`: a page of the deployed app that answers 200 once a deployment
+    /// built with the project's env vars is READY (a smoke-test target).
+    pub app: String,
 }
 
 impl Urls {
@@ -200,6 +306,9 @@ impl Urls {
             token_login: format!("{api}/token/login?api_key="),
             token_callback: format!("{api}/token/callback"),
             control: format!("{api}/_sim"),
+            github_api: format!("{api}/github"),
+            vercel_api: format!("{api}/vercel"),
+            app: format!("{api}/app"),
             api_origin: api,
         }
     }

@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<Shared> {
             get(token_login_page).post(token_login_submit),
         )
         .route("/token/callback", get(token_callback))
+        .route("/app/{project}", get(app_page))
 }
 
 #[derive(Deserialize)]
@@ -190,6 +191,35 @@ async fn token_callback() -> Html<&'static str> {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged in</title></head>\
           <body><p id=\"done\">Login complete. You may close this window.</p></body></html>",
     )
+}
+
+/// The deployed app: 200 once its newest READY production deployment has env vars.
+async fn app_page(
+    State(state): State<Shared>,
+    axum::extract::Path(project): axum::extract::Path<String>,
+) -> Response {
+    let s = lock(&state);
+    let build = s.config.vercel_build_time;
+    let newest = s
+        .vercel
+        .deployments
+        .iter()
+        .filter(|d| d.project == project && d.target == "production")
+        .filter(|d| {
+            !d.building
+                || (d.created.elapsed() >= build
+                    && s.config.vercel_build_outcome == crate::BuildOutcome::Ready)
+        })
+        .max_by_key(|d| d.created_ms);
+    match newest {
+        Some(d) if !d.env.is_empty() => Html("<p id=\"ok\">ok</p>").into_response(),
+        Some(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the deployment has no session configured",
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no deployment").into_response(),
+    }
 }
 
 fn redirect_to_login(login: &str) -> Response {

@@ -109,6 +109,24 @@ pub(crate) struct LiveSession {
     pub(crate) revoked: bool,
 }
 
+/// How a simulated Vercel build ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuildOutcome {
+    Ready,
+    Error,
+    Canceled,
+}
+
+impl BuildOutcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "READY",
+            Self::Error => "ERROR",
+            Self::Canceled => "CANCELED",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SimState {
     pub(crate) config: SimConfig,
@@ -122,11 +140,38 @@ pub(crate) struct SimState {
     pub(crate) fault: Option<Fault>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) connections: u64,
+    pub(crate) api_latency: Duration,
+    pub(crate) api_faults: Vec<crate::ApiFault>,
+    pub(crate) api_calls: Vec<crate::ApiCall>,
+    pub(crate) github: crate::github::GithubState,
+    pub(crate) vercel: crate::vercel::VercelState,
 }
 
 impl SimState {
     pub(crate) fn new(config: SimConfig, urls: Urls) -> Self {
+        // Every project starts with one READY production deployment to redeploy from.
+        let deployments = config
+            .vercel_projects
+            .iter()
+            .map(|p| crate::vercel::Deployment {
+                id: format!("dpl_{}", random_token(12)),
+                project: p.clone(),
+                target: "production".to_owned(),
+                created: Instant::now(),
+                created_ms: chrono::Utc::now().timestamp_millis() - 86_400_000,
+                building: false,
+                env: HashMap::new(),
+            })
+            .collect();
         Self {
+            api_latency: Duration::ZERO,
+            api_faults: Vec::new(),
+            api_calls: Vec::new(),
+            github: crate::github::GithubState::default(),
+            vercel: crate::vercel::VercelState {
+                env: HashMap::new(),
+                deployments,
+            },
             config,
             urls,
             captcha: HashMap::new(),

@@ -1,5 +1,7 @@
 //! One module per command family.
 
+pub(crate) mod check;
+pub(crate) mod push;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod status;

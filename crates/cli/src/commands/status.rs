@@ -31,6 +31,18 @@ struct ProfileStatus {
     seconds_left: Option<i64>,
     /// What is missing for this profile to work (empty when nothing is).
     config_problems: Vec<String>,
+    /// The last push to each target (from the history; never the value).
+    last_pushes: Vec<PushSummary>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushSummary {
+    target: String,
+    ok: bool,
+    at: DateTime<Utc>,
+    detail: String,
+    deployment_url: Option<String>,
 }
 
 pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
@@ -39,7 +51,15 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         Ok(v) => (Some(v), None),
         Err(f) => (None, Some(f.message)),
     };
-    let last = ctx.history().map(|h| h.last_checks()).unwrap_or_default();
+    let history = ctx.history();
+    let last = history
+        .as_ref()
+        .map(|h| h.last_checks())
+        .unwrap_or_default();
+    let pushes = history
+        .as_ref()
+        .map(|h| h.last_pushes())
+        .unwrap_or_default();
     let now = Utc::now();
     let mut rows = Vec::new();
     for profile in config.profiles.values() {
@@ -74,6 +94,27 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             tracked_expires_at: session.as_ref().map(|s| s.expires_at),
             seconds_left: session.as_ref().map(|s| s.time_left(now).num_seconds()),
             config_problems: problems,
+            last_pushes: pushes
+                .iter()
+                .filter(|((p, _), _)| p == &profile.id)
+                .filter_map(|(_, e)| match e {
+                    Event::Push {
+                        target,
+                        ok,
+                        at,
+                        detail,
+                        deployment_url,
+                        ..
+                    } => Some(PushSummary {
+                        target: target.clone(),
+                        ok: *ok,
+                        at: *at,
+                        detail: detail.clone(),
+                        deployment_url: deployment_url.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
         });
     }
     if args.json {
@@ -106,6 +147,15 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         );
         for p in &r.config_problems {
             println!("           ! {p}");
+        }
+        for p in &r.last_pushes {
+            let mark = if p.ok { "pushed" } else { "FAILED" };
+            println!(
+                "           {mark} {} ago: {}: {}",
+                format_span(now - p.at),
+                p.target,
+                p.detail
+            );
         }
     }
     Ok(0)

@@ -16,6 +16,13 @@ pub(crate) struct Args {
     /// Print one JSON object (see README, "JSON output")
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    source: SessionSource,
+}
+
+/// Where the session comes from when not from the keychain.
+#[derive(clap::Args, Debug)]
+pub(crate) struct SessionSource {
     /// Read the session (the export's base64) from this environment variable instead of the
     /// keychain; the CI case. Needs exactly one profile.
     #[arg(long, value_name = "VAR", conflicts_with = "session_file")]
@@ -39,7 +46,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     // Anything that stops us from checking is "could not tell": exit 2.
     let config = ctx.config(2)?;
     let profiles = select_profiles(&config, &args.profiles)?;
-    let sessions = load_sessions(ctx, args, &profiles)?;
+    let sessions = load_sessions(ctx, &args.source, &profiles)?;
     let outcomes = check_all(ctx, &profiles, sessions);
     let history = ctx.history();
     for o in &outcomes {
@@ -63,9 +70,9 @@ pub(crate) fn select_profiles(config: &Config, ids: &[String]) -> Result<Vec<Pro
         .collect()
 }
 
-fn load_sessions(
+pub(crate) fn load_sessions(
     ctx: &Context,
-    args: &Args,
+    args: &SessionSource,
     profiles: &[Profile],
 ) -> Result<Vec<Option<Session>>, Failure> {
     let external = match (&args.session_env, &args.session_file) {

@@ -1,0 +1,222 @@
+//! GitHub Actions secrets: repository, environment and organisation scopes. The value is
+//! sealed (libsodium sealed box, X25519) under the scope's public key, fetched right before
+//! each write, and sent with the key's id.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::StatusCode;
+use url::Url;
+
+use super::http::{RetryPolicy, body_json, send};
+use super::{Done, Failure};
+use crate::config::{GithubScope, GithubTarget, check_github_secret_name};
+use crate::secret::Secret;
+
+/// GitHub's documented limit, less the sealed box's 48 bytes of overhead.
+pub const MAX_SECRET_BYTES: usize = 48 * 1024 - 48;
+
+/// The REST API version every request names.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// Checks that need no network: GitHub's name rules and size limit.
+pub fn preflight(target: &GithubTarget, value: &Secret) -> Result<(), Failure> {
+    check_github_secret_name(&target.secret)
+        .map_err(|why| Failure::new(why, "rename the secret in the config"))?;
+    if value.len() > MAX_SECRET_BYTES {
+        return Err(Failure::new(
+            format!(
+                "the session export is {} bytes; GitHub secrets hold at most {MAX_SECRET_BYTES}",
+                value.len()
+            ),
+            "keep fewer cookies (cookie_urls), or push to a file or Vercel only",
+        ));
+    }
+    Ok(())
+}
+
+/// The path of the scope's secrets collection, relative to `api_url`.
+fn scope_path(scope: &GithubScope) -> String {
+    match scope {
+        GithubScope::Repository { repo } => format!("repos/{repo}/actions/secrets"),
+        GithubScope::Environment { repo, environment } => {
+            // The environment name is a path segment and must be URL-encoded ('/' → %2F).
+            let env: String =
+                url::form_urlencoded::byte_serialize(environment.as_bytes()).collect();
+            format!(
+                "repos/{repo}/environments/{}/secrets",
+                env.replace('+', "%20")
+            )
+        }
+        GithubScope::Organization { org, .. } => format!("orgs/{org}/actions/secrets"),
+    }
+}
+
+/// A human name for the target, used in results and history.
+pub fn describe(target: &GithubTarget) -> String {
+    match &target.scope {
+        GithubScope::Repository { repo } => format!("github {repo} secret {}", target.secret),
+        GithubScope::Environment { repo, environment } => {
+            format!(
+                "github {repo} environment {environment} secret {}",
+                target.secret
+            )
+        }
+        GithubScope::Organization { org, .. } => {
+            format!("github org {org} secret {}", target.secret)
+        }
+    }
+}
+
+/// `api_url` joined with `path`, keeping a path prefix such as GHES's `/api/v3`.
+pub(crate) fn endpoint(api_url: &Url, path: &str) -> Url {
+    let mut base = api_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(path).expect("relative API paths always join")
+}
+
+pub(crate) fn request(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: Url,
+    token: &Secret,
+) -> reqwest::RequestBuilder {
+    client
+        .request(method, url)
+        .bearer_auth(token.expose())
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", API_VERSION)
+}
+
+pub(super) async fn push(
+    client: &reqwest::Client,
+    api_url: &Url,
+    token: &Secret,
+    target: &GithubTarget,
+    value: &Secret,
+    policy: RetryPolicy,
+) -> Result<Done, Failure> {
+    preflight(target, value)?;
+    let collection = scope_path(&target.scope);
+    // A 422 can mean the key rotated since we fetched it: fetch it again once and retry.
+    for round in 0..2 {
+        let (key_id, sealed) =
+            seal_for_scope(client, api_url, token, &collection, value, policy).await?;
+        let mut body = serde_json::json!({ "encrypted_value": sealed, "key_id": key_id });
+        if let GithubScope::Organization { visibility, .. } = &target.scope {
+            body["visibility"] = serde_json::Value::String(visibility.clone());
+        }
+        let url = endpoint(api_url, &format!("{collection}/{}", target.secret));
+        let response = send(policy, || {
+            request(client, reqwest::Method::PUT, url.clone(), token).json(&body)
+        })
+        .await
+        .map_err(|e| Failure::new(e.to_string(), "try `sessionkeeper push` again later"))?;
+        match response.status() {
+            StatusCode::CREATED => return Ok(Done::new("created the secret")),
+            StatusCode::NO_CONTENT => return Ok(Done::new("updated the secret")),
+            StatusCode::UNPROCESSABLE_ENTITY if round == 0 => continue,
+            _ => return Err(explain(response, target).await),
+        }
+    }
+    Err(Failure::new(
+        "GitHub could not open the encrypted value twice (422): the public key it gave does not match",
+        "check api_url: an environment or organisation secret needs that scope's own key",
+    ))
+}
+
+/// Fetches the scope's public key and seals `value` under it.
+async fn seal_for_scope(
+    client: &reqwest::Client,
+    api_url: &Url,
+    token: &Secret,
+    collection: &str,
+    value: &Secret,
+    policy: RetryPolicy,
+) -> Result<(String, String), Failure> {
+    let url = endpoint(api_url, &format!("{collection}/public-key"));
+    let response = send(policy, || {
+        request(client, reqwest::Method::GET, url.clone(), token)
+    })
+    .await
+    .map_err(|e| Failure::new(e.to_string(), "try `sessionkeeper push` again later"))?;
+    if response.status() != StatusCode::OK {
+        return Err(explain_status(response, "reading the public key").await);
+    }
+    let json = body_json(response)
+        .await
+        .map_err(|e| Failure::new(e, "is api_url a GitHub API?"))?;
+    let (Some(key_id), Some(key)) = (json["key_id"].as_str(), json["key"].as_str()) else {
+        return Err(Failure::new(
+            "the public-key answer has no key_id and key",
+            "is api_url a GitHub API?",
+        ));
+    };
+    let bytes: [u8; 32] = STANDARD
+        .decode(key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            Failure::new(
+                "the public key is not 32 bytes of base64",
+                "is api_url a GitHub API?",
+            )
+        })?;
+    let sealed = crypto_box::PublicKey::from(bytes)
+        .seal(&mut crypto_box::aead::OsRng, value.expose().as_bytes())
+        .map_err(|_| Failure::new("sealing the value failed", "report this as a bug"))?;
+    Ok((key_id.to_owned(), STANDARD.encode(sealed)))
+}
+
+async fn explain(response: reqwest::Response, target: &GithubTarget) -> Failure {
+    let status = response.status().as_u16();
+    if status == 404 {
+        let what = match &target.scope {
+            GithubScope::Repository { repo } => format!("repository {repo}"),
+            GithubScope::Environment { repo, environment } => {
+                format!("environment {environment} of {repo}")
+            }
+            GithubScope::Organization { org, .. } => format!("organisation {org}"),
+        };
+        return Failure::new(
+            format!("GitHub answered 404: {what} does not exist, or the token cannot see it"),
+            "check the name in the config and that the token has access to it",
+        );
+    }
+    explain_status(response, "writing the secret").await
+}
+
+/// The words for a GitHub error answer.
+pub(crate) async fn explain_status(response: reqwest::Response, doing: &str) -> Failure {
+    let status = response.status().as_u16();
+    let message = body_json(response)
+        .await
+        .ok()
+        .and_then(|j| j["message"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match status {
+        401 => Failure::new(
+            format!("GitHub rejected the token while {doing} (401 {message})"),
+            "store a valid token: `sessionkeeper secret set account:NAME` (or set GH_TOKEN)",
+        ),
+        403 => Failure::new(
+            format!("GitHub refused while {doing} (403 {message})"),
+            "the token lacks permission: a fine-grained token needs \"Secrets: write\" (plus \
+             \"Environments\" for environment secrets, \"Issues: write\" for issues); a classic \
+             token needs the repo scope (admin:org for organisation secrets)",
+        ),
+        404 => Failure::new(
+            format!("GitHub answered 404 while {doing}"),
+            "check the repository name and that the token can see it",
+        ),
+        422 => Failure::new(
+            format!("GitHub rejected the request while {doing} (422 {message})"),
+            "check the config",
+        ),
+        _ => Failure::new(
+            format!("GitHub answered HTTP {status} while {doing} {message}"),
+            "try again later",
+        ),
+    }
+}

@@ -1,0 +1,155 @@
+//! The HTTP layer every push target shares: bounded retries of what is worth retrying (5xx,
+//! broken connections, rate limits as GitHub and Vercel document them), and none of what is
+//! not (a permission 403, a 404, a 422).
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+use crate::check::backoff_delay;
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all (the first included).
+    pub attempts: u32,
+    /// First backoff for 5xx and transport errors; doubled each time.
+    pub backoff: Duration,
+    /// The longest a single rate-limit wait may be; a longer one fails with the reset time.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_rate_limit_wait: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Why a call did not produce an answer to interpret.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// No answer (connection, timeout) after the allowed attempts.
+    Transport(String),
+    /// Still rate limited after the allowed attempts, or the wait would be too long.
+    RateLimited(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(s) | Self::RateLimited(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Sends the request built by `build` (rebuilt for each attempt) and returns the first answer
+/// that is not worth retrying. 5xx answers are retried and, when attempts run out, returned.
+pub(crate) async fn send(
+    policy: RetryPolicy,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, CallError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= policy.attempts;
+        match build().send().await {
+            Err(e) => {
+                if last {
+                    return Err(CallError::Transport(format!(
+                        "no answer after {attempt} attempt(s): {}",
+                        e.without_url()
+                    )));
+                }
+                tokio::time::sleep(backoff_delay(policy.backoff, attempt)).await;
+            }
+            Ok(response) => {
+                if let Some(wait) = rate_limit_wait(&response) {
+                    if wait > policy.max_rate_limit_wait {
+                        return Err(CallError::RateLimited(format!(
+                            "rate limited for {} more seconds (over the {} s this tool waits); try again later",
+                            wait.as_secs(),
+                            policy.max_rate_limit_wait.as_secs()
+                        )));
+                    }
+                    if last {
+                        return Err(CallError::RateLimited(format!(
+                            "still rate limited after {attempt} attempt(s); try again later"
+                        )));
+                    }
+                    tracing::info!(
+                        wait_secs = wait.as_secs_f32(),
+                        "rate limited; waiting as told"
+                    );
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                if response.status().is_server_error() && !last {
+                    tokio::time::sleep(backoff_delay(policy.backoff, attempt)).await;
+                    continue;
+                }
+                return Ok(response);
+            }
+        }
+    }
+}
+
+/// How long to wait before retrying, if this answer is a rate limit:
+/// * 429, or 403 with rate-limit headers or "rate limit" in the message;
+/// * `retry-after` seconds when given, else until `x-ratelimit-reset` when nothing remains,
+///   else one minute (GitHub's rule for secondary limits).
+///
+/// A 403 without any of that is a permission problem and is never retried.
+fn rate_limit_wait(response: &Response) -> Option<Duration> {
+    let status = response.status();
+    if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
+    let exhausted = header("x-ratelimit-remaining") == Some("0");
+    let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
+    if let Some(secs) = retry_after {
+        return Some(Duration::from_secs(secs));
+    }
+    if exhausted {
+        let now = chrono::Utc::now().timestamp();
+        let secs = reset.map_or(60, |r| (r - now).max(1));
+        return Some(Duration::from_secs(u64::try_from(secs).unwrap_or(60)));
+    }
+    (status == StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
+}
+
+/// Reads at most 64 KiB of a body as text (error bodies are for messages, not for storage).
+pub(crate) async fn body_text(mut response: Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < crate::check::BODY_CAP {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Reads a JSON body (capped), or says what came instead.
+pub(crate) async fn body_json(response: Response) -> Result<serde_json::Value, String> {
+    let status = response.status().as_u16();
+    let text = body_text(response).await;
+    // The body is not shown: an answer that is not the API's could echo anything.
+    serde_json::from_str(&text).map_err(|_| {
+        format!(
+            "HTTP {status} with a body that is not JSON ({} bytes)",
+            text.len()
+        )
+    })
+}

@@ -1,0 +1,279 @@
+//! Vercel project environment variables, and the redeploy that makes a new value live:
+//! upsert (`POST /v10/projects/{id}/env?upsert=true`), then, when asked, redeploy the latest
+//! READY production deployment as `vercel redeploy` does, follow it to READY, and smoke-test.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use url::Url;
+
+use super::github::endpoint;
+use super::http::{RetryPolicy, body_json, send};
+use super::{Done, Failure};
+use crate::config::{Account, VercelTarget};
+use crate::secret::Secret;
+
+/// How a redeploy is followed.
+#[derive(Debug, Clone, Copy)]
+pub struct PollPolicy {
+    pub first_interval: Duration,
+    pub max_interval: Duration,
+    /// Give up following the build after this long (the push is then reported as failed).
+    pub deadline: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            first_interval: Duration::from_millis(250),
+            max_interval: Duration::from_secs(5),
+            deadline: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+pub fn describe(target: &VercelTarget) -> String {
+    format!(
+        "vercel {} env {} ({})",
+        target.project,
+        target.env,
+        target.targets.join(", ")
+    )
+}
+
+fn api(account: &Account, path: &str) -> Url {
+    let mut url = endpoint(&account.api_url, path);
+    if let Some(team) = &account.team_id {
+        url.query_pairs_mut().append_pair("teamId", team);
+    }
+    url
+}
+
+fn request(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: Url,
+    token: &Secret,
+) -> reqwest::RequestBuilder {
+    client.request(method, url).bearer_auth(token.expose())
+}
+
+pub(super) async fn push(
+    client: &reqwest::Client,
+    account: &Account,
+    token: &Secret,
+    target: &VercelTarget,
+    value: &Secret,
+    policy: RetryPolicy,
+    poll: PollPolicy,
+) -> Result<Done, Failure> {
+    let mut url = api(account, &format!("v10/projects/{}/env", target.project));
+    url.query_pairs_mut().append_pair("upsert", "true");
+    let body = serde_json::json!({
+        "key": target.env,
+        "value": value.expose(),
+        "type": target.kind,
+        "target": target.targets,
+    });
+    let response = send(policy, || {
+        request(client, reqwest::Method::POST, url.clone(), token).json(&body)
+    })
+    .await
+    .map_err(|e| Failure::new(e.to_string(), "try `sessionkeeper push` again later"))?;
+    if !matches!(response.status(), StatusCode::OK | StatusCode::CREATED) {
+        return Err(explain(response, target, "setting the environment variable").await);
+    }
+    let json = body_json(response)
+        .await
+        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+    // A 201 can still carry per-variable failures.
+    if let Some(first) = json["failed"].as_array().and_then(|f| f.first()) {
+        let code = first["error"]["code"].as_str().unwrap_or("unknown");
+        let message = first["error"]["message"].as_str().unwrap_or("");
+        return Err(Failure::new(
+            format!("Vercel did not set {} ({code}: {message})", target.env),
+            "fix the variable in the Vercel dashboard (a conflicting variable, or a type that \
+             cannot change: remove it there and push again)",
+        ));
+    }
+    if !target.redeploy {
+        return Ok(Done::new(
+            "set the environment variable (it reaches new deployments only)",
+        ));
+    }
+    let (state, deployment_url) = redeploy(client, account, token, target, policy, poll).await?;
+    let mut done = Done::new(format!("set the variable and redeployed ({state})"));
+    done.deployment_url = Some(deployment_url);
+    if let Some(smoke) = &target.smoke_url {
+        smoke_test(client, smoke, policy).await?;
+        done.action.push_str(", smoke test passed");
+    }
+    Ok(done)
+}
+
+/// Redeploys the newest READY production deployment and follows the new one to its end.
+async fn redeploy(
+    client: &reqwest::Client,
+    account: &Account,
+    token: &Secret,
+    target: &VercelTarget,
+    policy: RetryPolicy,
+    poll: PollPolicy,
+) -> Result<(String, String), Failure> {
+    let mut url = api(account, "v6/deployments");
+    url.query_pairs_mut()
+        .append_pair("projectId", &target.project)
+        .append_pair("target", "production")
+        .append_pair("state", "READY")
+        .append_pair("limit", "1");
+    let response = send(policy, || {
+        request(client, reqwest::Method::GET, url.clone(), token)
+    })
+    .await
+    .map_err(|e| Failure::new(e.to_string(), "try again later"))?;
+    if response.status() != StatusCode::OK {
+        return Err(explain(response, target, "finding the production deployment").await);
+    }
+    let json = body_json(response)
+        .await
+        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+    let Some(latest) = json["deployments"].as_array().and_then(|d| d.first()) else {
+        return Err(Failure::new(
+            format!(
+                "project {} has no READY production deployment to redeploy",
+                target.project
+            ),
+            "deploy it once from Vercel, then push again",
+        ));
+    };
+    let source_id = latest["uid"]
+        .as_str()
+        .or(latest["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let name = latest["name"]
+        .as_str()
+        .unwrap_or(&target.project)
+        .to_owned();
+
+    let mut url = api(account, "v13/deployments");
+    url.query_pairs_mut().append_pair("forceNew", "1");
+    let body = serde_json::json!({
+        "name": name, "deploymentId": source_id, "target": "production", "meta": {"action": "redeploy"},
+    });
+    let response = send(policy, || {
+        request(client, reqwest::Method::POST, url.clone(), token).json(&body)
+    })
+    .await
+    .map_err(|e| Failure::new(e.to_string(), "try again later"))?;
+    if !response.status().is_success() {
+        return Err(explain(response, target, "starting the redeploy").await);
+    }
+    let json = body_json(response)
+        .await
+        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+    let id = json["id"].as_str().unwrap_or_default().to_owned();
+    let deployment_url = json["url"]
+        .as_str()
+        .map_or_else(String::new, |u| format!("https://{u}"));
+
+    let started = Instant::now();
+    let mut interval = poll.first_interval;
+    loop {
+        let url = api(account, &format!("v13/deployments/{id}"));
+        let response = send(policy, || {
+            request(client, reqwest::Method::GET, url.clone(), token)
+        })
+        .await
+        .map_err(|e| Failure::new(e.to_string(), "the redeploy may still finish: check Vercel"))?;
+        if response.status() != StatusCode::OK {
+            return Err(explain(response, target, "following the redeploy").await);
+        }
+        let json = body_json(response)
+            .await
+            .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+        match json["readyState"].as_str().unwrap_or_default() {
+            "READY" => return Ok(("READY".to_owned(), deployment_url)),
+            "ERROR" => {
+                return Err(Failure::new(
+                    format!("the redeploy {deployment_url} failed to build (ERROR)"),
+                    "open the deployment in Vercel to see the build log",
+                ));
+            }
+            "CANCELED" => {
+                return Err(Failure::new(
+                    format!(
+                        "the redeploy {deployment_url} was canceled: the new value is not live"
+                    ),
+                    "an \"Ignored Build Step\" cancels same-commit redeploys; allow it, or redeploy by hand",
+                ));
+            }
+            _ => {}
+        }
+        if started.elapsed() > poll.deadline {
+            return Err(Failure::new(
+                format!(
+                    "the redeploy {deployment_url} was not READY after {} s",
+                    poll.deadline.as_secs()
+                ),
+                "it may still finish: check Vercel",
+            ));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(poll.max_interval);
+    }
+}
+
+async fn smoke_test(
+    client: &reqwest::Client,
+    url: &Url,
+    policy: RetryPolicy,
+) -> Result<(), Failure> {
+    let response = send(policy, || {
+        client.get(url.clone()).timeout(Duration::from_secs(30))
+    })
+    .await
+    .map_err(|e| {
+        Failure::new(
+            format!("the smoke test got no answer: {e}"),
+            "check smoke_url",
+        )
+    })?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            format!(
+                "the deployment is READY, but the smoke test answered HTTP {}",
+                status.as_u16()
+            ),
+            "check the app's logs: the new session may not be used as expected",
+        ))
+    }
+}
+
+async fn explain(response: reqwest::Response, target: &VercelTarget, doing: &str) -> Failure {
+    let status = response.status().as_u16();
+    let json = body_json(response).await.unwrap_or_default();
+    let code = json["error"]["code"].as_str().unwrap_or("");
+    let message = json["error"]["message"].as_str().unwrap_or("");
+    match status {
+        401 | 403 => Failure::new(
+            format!("Vercel refused while {doing} ({status} {code}: {message})"),
+            "store a valid token with access to the project (and its team): \
+             `sessionkeeper secret set account:NAME` or VERCEL_TOKEN",
+        ),
+        404 => Failure::new(
+            format!(
+                "Vercel answered 404 while {doing}: project {} not found",
+                target.project
+            ),
+            "check project, and team_id on the account when the project belongs to a team",
+        ),
+        _ => Failure::new(
+            format!("Vercel answered HTTP {status} while {doing} ({code}: {message})"),
+            "try again later",
+        ),
+    }
+}

@@ -1,0 +1,171 @@
+//! What stands in front of the GitHub and Vercel fakes, as the real front doors do:
+//! authentication, GitHub's mandatory `User-Agent`, injected latency, scripted faults (rate
+//! limits, permission errors, 5xx) and a log of every call (header names, never values).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::{Shared, lock};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Github,
+    Vercel,
+}
+
+/// A scripted answer for the next `count` calls to `service`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiFault {
+    pub service: Service,
+    pub status: u16,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u64>,
+    /// Send `x-ratelimit-remaining: 0` and a reset this many seconds from now.
+    pub ratelimit_reset_in: Option<u64>,
+    /// The error message in the body.
+    pub message: String,
+    pub count: u32,
+}
+
+/// One call the fakes received.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiCall {
+    pub service: Service,
+    pub method: String,
+    /// Path and query, without the `/github` or `/vercel` prefix.
+    pub path: String,
+    pub header_names: Vec<String>,
+    pub user_agent: Option<String>,
+    pub accept: Option<String>,
+    pub api_version: Option<String>,
+    /// The status the gate answered with, when it answered instead of the fake.
+    pub gate_status: Option<u16>,
+}
+
+pub(crate) async fn github(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    gate(Service::Github, &state, request, next).await
+}
+
+pub(crate) async fn vercel(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    gate(Service::Vercel, &state, request, next).await
+}
+
+async fn gate(service: Service, state: &Shared, request: Request, next: Next) -> Response {
+    let latency = lock(state).api_latency;
+    if latency > Duration::ZERO {
+        tokio::time::sleep(latency).await;
+    }
+    let headers = request.headers();
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let mut call = ApiCall {
+        service,
+        method: request.method().to_string(),
+        path: request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        header_names: headers.keys().map(|k| k.as_str().to_owned()).collect(),
+        user_agent: text("user-agent"),
+        accept: text("accept"),
+        api_version: text("x-github-api-version"),
+        gate_status: None,
+    };
+    let (token, fault) = {
+        let mut s = lock(state);
+        let token = match service {
+            Service::Github => s.config.github_token.clone(),
+            Service::Vercel => s.config.vercel_token.clone(),
+        };
+        let fault = s
+            .api_faults
+            .iter()
+            .position(|f| f.service == service)
+            .map(|i| {
+                let f = s.api_faults[i].clone();
+                if f.count <= 1 {
+                    s.api_faults.remove(i);
+                } else {
+                    s.api_faults[i].count -= 1;
+                }
+                f
+            });
+        (token, fault)
+    };
+    let authorized = text("authorization").is_some_and(|a| a == format!("Bearer {token}"));
+    let answer = if service == Service::Github && call.user_agent.is_none() {
+        Some(github_error(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        ))
+    } else if !authorized {
+        Some(match service {
+            Service::Github => github_error(StatusCode::UNAUTHORIZED, "Bad credentials"),
+            Service::Vercel => vercel_error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"),
+        })
+    } else {
+        fault.map(|f| scripted(service, &f))
+    };
+    if let Some(response) = answer {
+        call.gate_status = Some(response.status().as_u16());
+        lock(state).api_calls.push(call);
+        return response;
+    }
+    lock(state).api_calls.push(call);
+    next.run(request).await
+}
+
+fn scripted(service: Service, f: &ApiFault) -> Response {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match service {
+        Service::Github => github_error(status, &f.message),
+        Service::Vercel => vercel_error(
+            status,
+            if f.status == 429 {
+                "rate_limited"
+            } else {
+                "error"
+            },
+            &f.message,
+        ),
+    };
+    let headers = response.headers_mut();
+    if let Some(secs) = f.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(secs) = f.ratelimit_reset_in {
+        let reset = chrono::Utc::now().timestamp() + i64::try_from(secs).unwrap_or(0);
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    }
+    response
+}
+
+fn github_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+fn vercel_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}

@@ -1,0 +1,286 @@
+//! A faithful fake of the Vercel REST API subset Session Keeper uses, mounted at `/vercel`.
+//!
+//! * `POST /v10/projects/{id}/env?upsert=true` answers 201 `{created, failed[]}`; keys listed
+//!   in [`crate::SimConfig::vercel_fail_keys`] (and sensitive values aimed at development)
+//!   come back in `failed[]` inside that 201, as the real API does.
+//! * Deployments: `GET /v6/deployments`, `POST /v13/deployments` (a redeploy of an existing
+//!   deployment) and `GET /v13/deployments/{id}`, whose `readyState` moves QUEUED → BUILDING
+//!   → READY (or the configured outcome) over [`crate::SimConfig::vercel_build_time`].
+//! * `teamId` must match the configured team when there is one.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::state::random_token;
+use crate::{Shared, lock};
+
+/// One environment variable as the fake stores it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    pub key: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    pub(crate) id: String,
+    pub(crate) project: String,
+    pub(crate) target: String,
+    pub(crate) created: Instant,
+    pub(crate) created_ms: i64,
+    /// Built from a redeploy: moves through the states; the initial one is READY at once.
+    pub(crate) building: bool,
+    /// The environment variables this deployment was built with.
+    pub(crate) env: HashMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct VercelState {
+    /// project → key → variable.
+    pub(crate) env: HashMap<String, HashMap<String, EnvVar>>,
+    pub(crate) deployments: Vec<Deployment>,
+}
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v10/projects/{project}/env", post(upsert_env))
+        .route("/v6/deployments", get(list_deployments))
+        .route("/v13/deployments", post(create_deployment))
+        .route("/v13/deployments/{id}", get(get_deployment))
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct TeamQuery {
+    #[serde(rename = "teamId")]
+    team_id: Option<String>,
+    upsert: Option<String>,
+    #[serde(rename = "projectId")]
+    project_id: Option<String>,
+    target: Option<String>,
+    state: Option<String>,
+}
+
+/// The project, when it exists and is visible with this `teamId`.
+fn project_visible(state: &Shared, project: &str, team: Option<&str>) -> bool {
+    let s = lock(state);
+    s.config.vercel_projects.iter().any(|p| p == project) && s.config.vercel_team.as_deref() == team
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(NewEnv),
+    Many(Vec<NewEnv>),
+}
+
+#[derive(Deserialize)]
+struct NewEnv {
+    key: String,
+    value: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    target: Vec<String>,
+}
+
+async fn upsert_env(
+    State(state): State<Shared>,
+    Path(project): Path<String>,
+    Query(q): Query<TeamQuery>,
+    Json(body): Json<OneOrMany>,
+) -> Response {
+    if !project_visible(&state, &project, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let upsert = q.upsert.as_deref() == Some("true");
+    let items = match body {
+        OneOrMany::One(e) => vec![e],
+        OneOrMany::Many(v) => v,
+    };
+    let mut s = lock(&state);
+    let fail_keys = s.config.vercel_fail_keys.clone();
+    let vars = s.vercel.env.entry(project).or_default();
+    let mut created = Vec::new();
+    let mut failed = Vec::new();
+    for e in items {
+        let problem = if fail_keys.contains(&e.key) {
+            Some((
+                "ENV_CONFLICT",
+                "A conflicting Environment Variable exists for this target",
+            ))
+        } else if e.kind == "sensitive" && e.target.iter().any(|t| t == "development") {
+            Some((
+                "invalid_type",
+                "Sensitive Environment Variables cannot target development",
+            ))
+        } else if e.target.is_empty() {
+            Some(("MISSING_TARGET", "Environment Variable target is missing"))
+        } else if !upsert && vars.contains_key(&e.key) {
+            Some((
+                "ENV_ALREADY_EXISTS",
+                "Another Environment Variable with the same Name and Environment exists",
+            ))
+        } else {
+            None
+        };
+        if let Some((code, message)) = problem {
+            failed.push(serde_json::json!({"error": {"code": code, "message": message, "key": e.key, "envVarKey": e.key}}));
+            continue;
+        }
+        let var = EnvVar {
+            key: e.key.clone(),
+            value: e.value,
+            kind: e.kind,
+            target: e.target,
+        };
+        // The value of a sensitive variable is never sent back.
+        let mut shown = serde_json::json!({"id": random_token(8), "key": var.key, "type": var.kind, "target": var.target});
+        if var.kind != "sensitive" {
+            shown["value"] = serde_json::Value::String(var.value.clone());
+        }
+        created.push(shown);
+        vars.insert(e.key, var);
+    }
+    let created = if created.len() == 1 {
+        created.remove(0)
+    } else {
+        serde_json::Value::Array(created)
+    };
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({"created": created, "failed": failed})),
+    )
+        .into_response()
+}
+
+fn ready_state(s: &crate::state::SimState, d: &Deployment) -> &'static str {
+    if !d.building {
+        return "READY";
+    }
+    let elapsed = d.created.elapsed();
+    let build = s.config.vercel_build_time;
+    if elapsed < build / 3 {
+        "QUEUED"
+    } else if elapsed < build {
+        "BUILDING"
+    } else {
+        s.config.vercel_build_outcome.as_str()
+    }
+}
+
+fn deployment_json(s: &crate::state::SimState, d: &Deployment) -> serde_json::Value {
+    let state = ready_state(s, d);
+    serde_json::json!({
+        "id": d.id, "uid": d.id, "name": d.project, "url": format!("{}-{}.vercel.app", d.project, &d.id[4..10].to_ascii_lowercase()),
+        "target": d.target, "readyState": state, "state": state, "created": d.created_ms,
+        "inspectorUrl": format!("https://vercel.com/acme/{}/{}", d.project, d.id),
+    })
+}
+
+async fn list_deployments(State(state): State<Shared>, Query(q): Query<TeamQuery>) -> Response {
+    let Some(project) = q.project_id.clone() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "projectId is required",
+        );
+    };
+    if !project_visible(&state, &project, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let s = lock(&state);
+    let mut found: Vec<&Deployment> = s
+        .vercel
+        .deployments
+        .iter()
+        .filter(|d| d.project == project)
+        .filter(|d| q.target.as_deref().is_none_or(|t| d.target == t))
+        .filter(|d| q.state.as_deref().is_none_or(|st| ready_state(&s, d) == st))
+        .collect();
+    found.sort_by_key(|d| std::cmp::Reverse(d.created_ms));
+    let deployments: Vec<_> = found.iter().map(|d| deployment_json(&s, d)).collect();
+    Json(
+        serde_json::json!({"deployments": deployments, "pagination": {"count": deployments.len()}}),
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct NewDeployment {
+    name: Option<String>,
+    #[serde(rename = "deploymentId")]
+    deployment_id: Option<String>,
+    target: Option<String>,
+}
+
+async fn create_deployment(
+    State(state): State<Shared>,
+    Query(q): Query<TeamQuery>,
+    Json(body): Json<NewDeployment>,
+) -> Response {
+    let Some(name) = body.name else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "name is required");
+    };
+    if !project_visible(&state, &name, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let mut s = lock(&state);
+    let Some(source) = body
+        .deployment_id
+        .and_then(|id| s.vercel.deployments.iter().find(|d| d.id == id).cloned())
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Deployment to redeploy not found",
+        );
+    };
+    let env = s
+        .vercel
+        .env
+        .get(&name)
+        .map(|vars| {
+            vars.values()
+                .map(|v| (v.key.clone(), v.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let deployment = Deployment {
+        id: format!("dpl_{}", random_token(12)),
+        project: name,
+        target: body.target.unwrap_or(source.target),
+        created: Instant::now(),
+        created_ms: chrono::Utc::now().timestamp_millis(),
+        building: true,
+        env,
+    };
+    let json = deployment_json(&s, &deployment);
+    s.vercel.deployments.push(deployment);
+    Json(json).into_response()
+}
+
+async fn get_deployment(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    let s = lock(&state);
+    match s.vercel.deployments.iter().find(|d| d.id == id) {
+        Some(d) => Json(deployment_json(&s, d)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
+    }
+}
