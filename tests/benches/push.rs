@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sessionkeeper_core::push::Pusher;
+use sessionkeeper_core::push::{Credentials, Pusher};
 use sessionkeeper_core::{Config, Secret, Session};
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, cookie_export, sim_config};
 
@@ -34,13 +34,16 @@ fn main() {
         profile,
     )
     .expect("session");
-    let tokens = HashMap::from([
-        (
-            "github".to_owned(),
-            Secret::new("ghp_simulated_github_token"),
-        ),
-        ("vercel".to_owned(), Secret::new("vercel_simulated_token")),
-    ]);
+    let credentials = Credentials {
+        tokens: HashMap::from([
+            (
+                "github".to_owned(),
+                Secret::new("ghp_simulated_github_token"),
+            ),
+            ("vercel".to_owned(), Secret::new("vercel_simulated_token")),
+        ]),
+        deploy_hooks: HashMap::new(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -49,7 +52,7 @@ fn main() {
     let push = |targets: &[_]| {
         let started = Instant::now();
         let results =
-            runtime.block_on(pusher.push(&config.accounts, targets, &session, &tokens, false));
+            runtime.block_on(pusher.push(&config.accounts, targets, &session, &credentials, false));
         assert!(results.iter().all(|r| r.ok), "{results:?}");
         started.elapsed()
     };

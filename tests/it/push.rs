@@ -451,3 +451,93 @@ fn check_opens_one_issue_over_two_expired_runs_and_closes_it_on_recovery() {
         "nothing new after recovery"
     );
 }
+
+#[test]
+fn a_deploy_hook_redeploys_without_the_deployments_api() {
+    let sim = SimHandle::start(SimConfig::default());
+    let (env, _) = ready(&sim, "p-hook");
+    let text = std::fs::read_to_string(env.config_path()).expect("config");
+    env.write_config(&text.replace("redeploy = true", "deploy_hook = true"));
+    let run = env.run(&["push", "mtn", "--to", "vercel"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("secret set deploy-hook:vercel/circletel"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        sim.vercel_env("circletel", "MTN_SESSION").is_none(),
+        "nothing changes when the redeploy cannot happen"
+    );
+
+    let hook = sim.deploy_hook_url("circletel");
+    env.run_stdin(&["secret", "set", "deploy-hook:vercel/circletel"], &hook)
+        .assert_code(0);
+    let run = env.run(&["push", "mtn", "--to", "vercel", "--json"]);
+    run.assert_code(0);
+    let json = run.json();
+    let vercel = result(&json, "vercel");
+    assert!(
+        vercel["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("READY")),
+        "{vercel}"
+    );
+    assert!(
+        vercel["deploymentUrl"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{vercel}"
+    );
+    assert_eq!(sim.vercel_redeploys("circletel").len(), 1);
+    let api_redeploys = sim
+        .api_calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.starts_with("/v13/deployments"))
+        .count();
+    assert_eq!(api_redeploys, 0, "the hook, not the API, started the build");
+    assert!(
+        !run.stdout.contains("hook_simulated") && !run.stderr.contains("hook_simulated"),
+        "the hook URL is a secret"
+    );
+}
+
+#[test]
+fn organisation_secrets_carry_their_visibility() {
+    let sim = SimHandle::start(SimConfig::default());
+    let (env, _) = ready(&sim, "p-org");
+    let text = std::fs::read_to_string(env.config_path()).expect("config");
+    env.write_config(&format!("{text}\n[[profiles.mtn.push]]\nto = \"github\"\norg = \"acme\"\nvisibility = \"private\"\nsecret = \"MTN_SESSION\"\n"));
+    env.run(&["push", "mtn", "--to", "github"]).assert_code(0);
+    let export = env
+        .run(&["export", "mtn", "--output-only"])
+        .stdout
+        .trim()
+        .to_owned();
+    assert_eq!(
+        sim.github_secret("org:acme", "MTN_SESSION").as_deref(),
+        Some(export.as_bytes())
+    );
+}
+
+#[test]
+fn an_exhausted_rate_limit_is_waited_until_its_reset() {
+    let sim = SimHandle::start(SimConfig::default());
+    let (env, _) = ready(&sim, "p-reset");
+    sim.push_api_fault(ApiFault {
+        service: Service::Github,
+        status: 403,
+        retry_after: None,
+        ratelimit_reset_in: Some(2),
+        message: "API rate limit exceeded for user".to_owned(),
+        count: 1,
+    });
+    let run = env.run(&["push", "mtn", "--to", "github"]);
+    run.assert_code(0);
+    assert!(
+        run.elapsed >= Duration::from_secs(1),
+        "x-ratelimit-reset was not honoured: {:?}",
+        run.elapsed
+    );
+}

@@ -183,6 +183,9 @@ pub struct VercelTarget {
     pub targets: Vec<String>,
     pub kind: String,
     pub redeploy: bool,
+    /// Redeploy through the project's Deploy Hook (URL in the keychain as
+    /// `deploy-hook:<account>/<project>`) instead of the deployments API.
+    pub deploy_hook: bool,
     pub smoke_url: Option<Url>,
 }
 
@@ -278,6 +281,7 @@ struct RawPush {
     #[serde(rename = "type")]
     kind: Option<Spanned<String>>,
     redeploy: Option<bool>,
+    deploy_hook: Option<bool>,
     smoke_url: Option<Spanned<String>>,
     // file
     path: Option<Spanned<String>>,
@@ -660,7 +664,9 @@ impl Validator<'_> {
                     env,
                     targets,
                     kind,
-                    redeploy: raw.redeploy.unwrap_or(false),
+                    // A Deploy Hook is a way to redeploy, so asking for one means redeploying.
+                    redeploy: raw.redeploy.unwrap_or(false) || raw.deploy_hook.unwrap_or(false),
+                    deploy_hook: raw.deploy_hook.unwrap_or(false),
                     smoke_url,
                 }))
             }

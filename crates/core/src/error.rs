@@ -153,7 +153,8 @@ pub enum VaultError {
         source: std::io::Error,
     },
     #[error(
-        "invalid secret name {0:?}: use account:NAME, profile:ID:username or profile:ID:password"
+        "invalid secret name {0:?}: use account:NAME, profile:ID:username, profile:ID:password \
+         or deploy-hook:ACCOUNT/PROJECT"
     )]
     BadName(String),
 }

@@ -52,6 +52,8 @@ pub enum SecretName {
     Username(String),
     /// `profile:<id>:password`.
     Password(String),
+    /// A Vercel Deploy Hook URL (a bearer secret): `deploy-hook:<account>/<project>`.
+    DeployHook { account: String, project: String },
 }
 
 impl SecretName {
@@ -68,6 +70,21 @@ impl SecretName {
             ["account", name] if valid_id(name) => Ok(Self::Account((*name).to_owned())),
             ["profile", id, "username"] if valid_id(id) => Ok(Self::Username((*id).to_owned())),
             ["profile", id, "password"] if valid_id(id) => Ok(Self::Password((*id).to_owned())),
+            ["deploy-hook", target] => match target.split_once('/') {
+                Some((account, project))
+                    if valid_id(account)
+                        && !project.is_empty()
+                        && project
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+                {
+                    Ok(Self::DeployHook {
+                        account: account.to_owned(),
+                        project: project.to_owned(),
+                    })
+                }
+                _ => Err(bad()),
+            },
             _ => Err(bad()),
         }
     }
@@ -78,6 +95,7 @@ impl SecretName {
             Self::Account(n) => format!("account:{n}"),
             Self::Username(id) => format!("profile:{id}:username"),
             Self::Password(id) => format!("profile:{id}:password"),
+            Self::DeployHook { account, project } => format!("deploy-hook:{account}/{project}"),
         }
     }
 }

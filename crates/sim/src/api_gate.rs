@@ -104,7 +104,9 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
             });
         (token, fault)
     };
-    let authorized = text("authorization").is_some_and(|a| a == format!("Bearer {token}"));
+    // Deploy Hooks carry their credential in the URL; everything else needs the token.
+    let hook = call.path.starts_with("/v1/integrations/deploy/");
+    let authorized = hook || text("authorization").is_some_and(|a| a == format!("Bearer {token}"));
     let answer = if service == Service::Github && call.user_agent.is_none() {
         Some(github_error(
             StatusCode::FORBIDDEN,

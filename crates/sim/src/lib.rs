@@ -98,6 +98,8 @@ pub struct SimConfig {
     pub vercel_build_time: Duration,
     /// How a redeploy ends.
     pub vercel_build_outcome: BuildOutcome,
+    /// The id in every project's Deploy Hook URL.
+    pub vercel_hook_id: String,
 }
 
 impl Default for SimConfig {
@@ -123,6 +125,7 @@ impl Default for SimConfig {
             vercel_fail_keys: Vec::new(),
             vercel_build_time: Duration::from_millis(300),
             vercel_build_outcome: BuildOutcome::Ready,
+            vercel_hook_id: "hook_simulated".to_owned(),
         }
     }
 }
@@ -241,6 +244,15 @@ impl Sim {
             .get(project)
             .and_then(|vars| vars.get(key))
             .cloned()
+    }
+
+    /// The Deploy Hook URL of `project` (a secret, like the real ones).
+    pub fn deploy_hook_url(&self, project: &str) -> String {
+        let hook = self.lock().config.vercel_hook_id.clone();
+        format!(
+            "{}/v1/integrations/deploy/{project}/{hook}",
+            self.urls().vercel_api
+        )
     }
 
     /// Deployments of `project` created by redeploys, oldest first, as (id, env var keys).

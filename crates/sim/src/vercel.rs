@@ -57,6 +57,11 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v6/deployments", get(list_deployments))
         .route("/v13/deployments", post(create_deployment))
         .route("/v13/deployments/{id}", get(get_deployment))
+        // Deploy Hooks need no token: the URL is the credential (see api_gate).
+        .route(
+            "/v1/integrations/deploy/{project}/{hook}",
+            post(deploy_hook).get(deploy_hook),
+        )
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -76,6 +81,7 @@ struct TeamQuery {
     project_id: Option<String>,
     target: Option<String>,
     state: Option<String>,
+    since: Option<i64>,
 }
 
 /// The project, when it exists and is visible with this `teamId`.
@@ -214,6 +220,7 @@ async fn list_deployments(State(state): State<Shared>, Query(q): Query<TeamQuery
         .filter(|d| d.project == project)
         .filter(|d| q.target.as_deref().is_none_or(|t| d.target == t))
         .filter(|d| q.state.as_deref().is_none_or(|st| ready_state(&s, d) == st))
+        .filter(|d| q.since.is_none_or(|since| d.created_ms >= since))
         .collect();
     found.sort_by_key(|d| std::cmp::Reverse(d.created_ms));
     let deployments: Vec<_> = found.iter().map(|d| deployment_json(&s, d)).collect();
@@ -275,6 +282,39 @@ async fn create_deployment(
     let json = deployment_json(&s, &deployment);
     s.vercel.deployments.push(deployment);
     Json(json).into_response()
+}
+
+/// A Deploy Hook: builds the production branch anew, with the current env vars.
+async fn deploy_hook(
+    State(state): State<Shared>,
+    Path((project, hook)): Path<(String, String)>,
+) -> Response {
+    let mut s = lock(&state);
+    if !s.config.vercel_projects.contains(&project) || hook != s.config.vercel_hook_id {
+        return error(StatusCode::NOT_FOUND, "not_found", "Deploy Hook not found");
+    }
+    let env = s
+        .vercel
+        .env
+        .get(&project)
+        .map(|vars| {
+            vars.values()
+                .map(|v| (v.key.clone(), v.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let created_ms = chrono::Utc::now().timestamp_millis();
+    s.vercel.deployments.push(Deployment {
+        id: format!("dpl_{}", random_token(12)),
+        project,
+        target: "production".to_owned(),
+        created: Instant::now(),
+        created_ms,
+        building: true,
+        env,
+    });
+    (StatusCode::CREATED, Json(serde_json::json!({"job": {"id": random_token(10), "state": "PENDING", "createdAt": created_ms}})))
+        .into_response()
 }
 
 async fn get_deployment(State(state): State<Shared>, Path(id): Path<String>) -> Response {

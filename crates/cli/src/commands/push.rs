@@ -1,12 +1,10 @@
 //! `sessionkeeper push`: the stored session to every target of a profile, in parallel, with a
 //! result per target. Exit 0 only when every target succeeded.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use sessionkeeper_core::history::Event;
-use sessionkeeper_core::push::{Pusher, TargetResult};
-use sessionkeeper_core::vault::Slot;
+use sessionkeeper_core::push::{Credentials, Pusher, TargetResult};
+use sessionkeeper_core::vault::{SecretName, Slot};
 use sessionkeeper_core::{VaultError, config::PushTarget};
 
 use crate::context::{Context, Failure, Outcome, record};
@@ -77,16 +75,29 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             .ok_or_else(|| VaultError::NoSession {
                 profile: profile.id.clone(),
             })?;
-    let mut tokens = HashMap::new();
+    // A missing token or hook is reported by its target; the other targets go ahead.
+    let mut credentials = Credentials::default();
     for target in &targets {
         if let Some(account) = config.accounts.get(target.account()) {
             match vault.account_token(account) {
                 Ok(token) => {
-                    tokens.insert(account.name.clone(), token);
+                    credentials.tokens.insert(account.name.clone(), token);
                 }
-                // The target reports the missing token itself; the others go ahead.
                 Err(VaultError::Missing { .. }) => {}
                 Err(e) => return Err(e.into()),
+            }
+        }
+        if let PushTarget::Vercel(t) = target
+            && t.deploy_hook
+        {
+            let name = SecretName::DeployHook {
+                account: t.account.clone(),
+                project: t.project.clone(),
+            };
+            if let Some(hook) = vault.get_secret(&name)? {
+                credentials
+                    .deploy_hooks
+                    .insert(format!("{}/{}", t.account, t.project), hook);
             }
         }
     }
@@ -95,7 +106,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         &config.accounts,
         &targets,
         &session,
-        &tokens,
+        &credentials,
         args.dry_run,
     ));
     if !args.dry_run {

@@ -42,7 +42,9 @@ fn set(ctx: &Context, name: &str) -> Outcome {
     println!("Stored {name} in the keychain (service \"sessionkeeper\").");
     if let Ok(config) = ctx.config(1) {
         let known = match &name {
-            SecretName::Account(a) => config.accounts.contains_key(a),
+            SecretName::Account(a) | SecretName::DeployHook { account: a, .. } => {
+                config.accounts.contains_key(a)
+            }
             SecretName::Username(p) | SecretName::Password(p) => config.profiles.contains_key(p),
         };
         if !known {

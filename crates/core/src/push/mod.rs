@@ -79,6 +79,15 @@ pub fn describe(target: &PushTarget) -> String {
     }
 }
 
+/// The secrets a push needs, read from the vault (or the environment) before it starts.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// Account name → API token.
+    pub tokens: HashMap<String, Secret>,
+    /// "account/project" → Deploy Hook URL.
+    pub deploy_hooks: HashMap<String, Secret>,
+}
+
 /// Pushes sessions, keeping one HTTP client per account (connections are reused).
 #[derive(Debug, Default)]
 pub struct Pusher {
@@ -116,14 +125,14 @@ impl Pusher {
         Ok(client)
     }
 
-    /// Pushes `session` to every target, in parallel. `tokens` maps account names to their
-    /// tokens; a target whose account has none fails alone. Results keep the targets' order.
+    /// Pushes `session` to every target, in parallel. A target whose account has no token (or
+    /// whose Deploy Hook is missing) fails alone. Results keep the targets' order.
     pub async fn push(
         &self,
         accounts: &BTreeMap<String, Account>,
         targets: &[PushTarget],
         session: &Session,
-        tokens: &HashMap<String, Secret>,
+        credentials: &Credentials,
         dry_run: bool,
     ) -> Vec<TargetResult> {
         let export = session.export();
@@ -132,7 +141,14 @@ impl Pusher {
             let job = Job {
                 target: target.clone(),
                 account: accounts.get(target.account()).cloned(),
-                token: tokens.get(target.account()).cloned(),
+                token: credentials.tokens.get(target.account()).cloned(),
+                deploy_hook: match target {
+                    PushTarget::Vercel(t) => credentials
+                        .deploy_hooks
+                        .get(&format!("{}/{}", t.account, t.project))
+                        .cloned(),
+                    _ => None,
+                },
                 client: if matches!(target, PushTarget::File(_)) {
                     None
                 } else {
@@ -176,6 +192,7 @@ struct Job {
     target: PushTarget,
     account: Option<Account>,
     token: Option<Secret>,
+    deploy_hook: Option<Secret>,
     client: Option<Result<reqwest::Client, Failure>>,
     export: Secret,
     session: Session,
@@ -250,10 +267,10 @@ impl Job {
             }
             PushTarget::Vercel(t) => {
                 if self.dry_run {
-                    let redeploy = if t.redeploy {
-                        " and redeploy production"
-                    } else {
-                        ""
+                    let redeploy = match (t.redeploy, t.deploy_hook) {
+                        (_, true) => " and redeploy through the Deploy Hook",
+                        (true, false) => " and redeploy production",
+                        (false, false) => "",
                     };
                     return Ok(Done::new(format!("would set the variable{redeploy}")));
                 }
@@ -267,6 +284,7 @@ impl Job {
                     token,
                     t,
                     &self.export,
+                    self.deploy_hook.as_ref(),
                     self.retry,
                     self.poll,
                 )

@@ -58,15 +58,32 @@ fn request(
     client.request(method, url).bearer_auth(token.expose())
 }
 
+#[allow(clippy::too_many_arguments)] // each is a distinct input of one target's chain
 pub(super) async fn push(
     client: &reqwest::Client,
     account: &Account,
     token: &Secret,
     target: &VercelTarget,
     value: &Secret,
+    deploy_hook: Option<&Secret>,
     policy: RetryPolicy,
     poll: PollPolicy,
 ) -> Result<Done, Failure> {
+    // Without the hook there is no way to redeploy as configured: say so before changing anything.
+    let hook = match (target.deploy_hook, deploy_hook) {
+        (true, None) => {
+            return Err(Failure::new(
+                format!("no Deploy Hook URL for {}/{}", account.name, target.project),
+                format!(
+                    "store it: `sessionkeeper secret set deploy-hook:{}/{}` (Vercel: Project \
+                     Settings → Git → Deploy Hooks)",
+                    account.name, target.project
+                ),
+            ));
+        }
+        (true, Some(h)) => Some(h),
+        (false, _) => None,
+    };
     let mut url = api(account, &format!("v10/projects/{}/env", target.project));
     url.query_pairs_mut().append_pair("upsert", "true");
     let body = serde_json::json!({
@@ -101,7 +118,10 @@ pub(super) async fn push(
             "set the environment variable (it reaches new deployments only)",
         ));
     }
-    let (state, deployment_url) = redeploy(client, account, token, target, policy, poll).await?;
+    let (state, deployment_url) = match hook {
+        Some(hook) => redeploy_by_hook(client, account, token, target, hook, policy, poll).await?,
+        None => redeploy(client, account, token, target, policy, poll).await?,
+    };
     let mut done = Done::new(format!("set the variable and redeployed ({state})"));
     done.deployment_url = Some(deployment_url);
     if let Some(smoke) = &target.smoke_url {
@@ -173,10 +193,103 @@ async fn redeploy(
         .await
         .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
     let id = json["id"].as_str().unwrap_or_default().to_owned();
-    let deployment_url = json["url"]
-        .as_str()
-        .map_or_else(String::new, |u| format!("https://{u}"));
+    follow(client, account, token, target, &id, policy, poll).await
+}
 
+/// Triggers the project's Deploy Hook (no token: the URL is the credential), finds the
+/// deployment it started, and follows it like an API redeploy.
+async fn redeploy_by_hook(
+    client: &reqwest::Client,
+    account: &Account,
+    token: &Secret,
+    target: &VercelTarget,
+    hook: &Secret,
+    policy: RetryPolicy,
+    poll: PollPolicy,
+) -> Result<(String, String), Failure> {
+    let store_again = format!(
+        "store it again: `sessionkeeper secret set deploy-hook:{}/{}`",
+        account.name, target.project
+    );
+    // The URL is a secret: errors never show it.
+    let hook_url = crate::config::parse_http_url(hook.expose()).map_err(|_| {
+        Failure::new(
+            "the Deploy Hook in the keychain is not an https:// URL",
+            store_again.clone(),
+        )
+    })?;
+    let response = send(policy, || client.post(hook_url.clone()))
+        .await
+        .map_err(|e| {
+            Failure::new(
+                format!("the Deploy Hook got no answer: {e}"),
+                "try again later",
+            )
+        })?;
+    if !response.status().is_success() {
+        return Err(Failure::new(
+            format!(
+                "the Deploy Hook answered HTTP {}",
+                response.status().as_u16()
+            ),
+            format!("the hook may have been deleted in Vercel; {store_again}"),
+        ));
+    }
+    let json = body_json(response)
+        .await
+        .map_err(|e| Failure::new(e, "is it a Vercel Deploy Hook URL?"))?;
+    let since = json["job"]["createdAt"]
+        .as_i64()
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let started = Instant::now();
+    let mut interval = poll.first_interval;
+    loop {
+        let mut url = api(account, "v6/deployments");
+        url.query_pairs_mut()
+            .append_pair("projectId", &target.project)
+            .append_pair("target", "production")
+            .append_pair("since", &since.to_string())
+            .append_pair("limit", "1");
+        let response = send(policy, || {
+            request(client, reqwest::Method::GET, url.clone(), token)
+        })
+        .await
+        .map_err(|e| Failure::new(e.to_string(), "the deployment may still run: check Vercel"))?;
+        if response.status() != StatusCode::OK {
+            return Err(explain(response, target, "finding the hook's deployment").await);
+        }
+        let json = body_json(response)
+            .await
+            .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+        if let Some(id) = json["deployments"]
+            .as_array()
+            .and_then(|d| d.first())
+            .and_then(|d| d["uid"].as_str())
+        {
+            return follow(client, account, token, target, id, policy, poll).await;
+        }
+        if started.elapsed() > poll.deadline {
+            return Err(Failure::new(
+                "the Deploy Hook was accepted, but no deployment appeared",
+                "check the project's Git connection and Ignored Build Step in Vercel",
+            ));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(poll.max_interval);
+    }
+}
+
+/// Follows deployment `id` until READY (→ its URL), ERROR or CANCELED.
+async fn follow(
+    client: &reqwest::Client,
+    account: &Account,
+    token: &Secret,
+    target: &VercelTarget,
+    id: &str,
+    policy: RetryPolicy,
+    poll: PollPolicy,
+) -> Result<(String, String), Failure> {
+    let mut deployment_url = String::new();
     let started = Instant::now();
     let mut interval = poll.first_interval;
     loop {
@@ -192,6 +305,9 @@ async fn redeploy(
         let json = body_json(response)
             .await
             .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+        if let Some(u) = json["url"].as_str() {
+            deployment_url = format!("https://{u}");
+        }
         match json["readyState"].as_str().unwrap_or_default() {
             "READY" => return Ok(("READY".to_owned(), deployment_url)),
             "ERROR" => {
