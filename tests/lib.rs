@@ -279,6 +279,14 @@ backoff = "100ms"
     )
 }
 
+/// Mints a live cookie session on `sim` and imports it as profile `mtn`; returns its value.
+pub fn import_live_session(env: &TestEnv, sim: &Sim) -> String {
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    let export = cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]);
+    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    minted.value
+}
+
 /// The base64 export of a cookie session holding `cookies` as (name, value, domain).
 pub fn cookie_export(profile: &str, cookies: &[(&str, &str, &str)]) -> String {
     use base64::Engine as _;

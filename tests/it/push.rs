@@ -63,13 +63,8 @@ fn ready(sim: &SimHandle, name: &str) -> (TestEnv, String) {
     env.run_stdin(&["secret", "set", "account:github"], GITHUB_TOKEN)
         .assert_code(0);
     env.set_env("VERCEL_TOKEN", VERCEL_TOKEN);
-    let minted = sim.mint_session(SessionKind::Cookie, None);
-    env.run_stdin(
-        &["import", "mtn"],
-        &cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]),
-    )
-    .assert_code(0);
-    (env, minted.value)
+    let value = import_live_session(&env, sim);
+    (env, value)
 }
 
 fn result<'a>(json: &'a serde_json::Value, prefix: &str) -> &'a serde_json::Value {

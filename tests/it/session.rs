@@ -214,12 +214,7 @@ fn extend_moves_the_tracked_expiry_only_for_a_valid_session() {
     let sim = SimHandle::start(SimConfig::default());
     let env = TestEnv::new("s-extend");
     env.write_config(&sim_config(&sim));
-    let live = sim.mint_session(SessionKind::Cookie, None);
-    env.run_stdin(
-        &["import", "mtn"],
-        &cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]),
-    )
-    .assert_code(0);
+    let live = import_live_session(&env, &sim);
     let before = decode(&env.run(&["export", "mtn", "--output-only"]).stdout)["expiresAt"].clone();
     env.run(&["extend", "mtn", "--by", "24h"]).assert_code(0);
     let after = decode(&env.run(&["export", "mtn", "--output-only"]).stdout)["expiresAt"].clone();
@@ -228,7 +223,7 @@ fn extend_moves_the_tracked_expiry_only_for_a_valid_session() {
     };
     let moved = parse(&after) - parse(&before);
     assert!(moved > chrono::Duration::hours(22), "moved by {moved}");
-    sim.expire_session(&live.value);
+    sim.expire_session(&live);
     let run = env.run(&["extend", "mtn"]);
     run.assert_code(1);
     assert!(run.stderr.contains("not extended"), "{}", run.stderr);
@@ -240,13 +235,8 @@ fn status_reports_sessions_and_last_checks() {
     let sim = SimHandle::start(SimConfig::default());
     let env = TestEnv::new("s-status");
     env.write_config(&sim_config(&sim));
-    let live = sim.mint_session(SessionKind::Cookie, None);
-    env.run_stdin(
-        &["import", "mtn"],
-        &cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]),
-    )
-    .assert_code(0);
-    sim.expire_session(&live.value);
+    let live = import_live_session(&env, &sim);
+    sim.expire_session(&live);
     env.run(&["validate", "mtn"]).assert_code(1);
     let run = env.run(&["status", "--json"]);
     run.assert_code(0);
@@ -264,5 +254,5 @@ fn status_reports_sessions_and_last_checks() {
         .expect("breeze");
     assert_eq!(breeze["hasSession"], false);
     assert!(breeze["status"].is_null());
-    assert!(!run.stdout.contains(&live.value));
+    assert!(!run.stdout.contains(&live));
 }

@@ -250,6 +250,14 @@ impl Vault {
 
     // ---- sessions -----------------------------------------------------------------------
 
+    /// The current session of `profile`, or [`VaultError::NoSession`] when none is stored.
+    pub fn current_session(&self, profile: &Profile) -> Result<Session, VaultError> {
+        self.load_session(profile, Slot::Current)?
+            .ok_or_else(|| VaultError::NoSession {
+                profile: profile.id.clone(),
+            })
+    }
+
     /// The current (or previous) session of `profile`, if one is stored.
     pub fn load_session(
         &self,

@@ -46,6 +46,12 @@ pub(crate) struct GithubState {
 }
 
 impl GithubState {
+    fn issue_mut(&mut self, repo: &str, number: u64) -> Option<&mut Issue> {
+        self.issues
+            .get_mut(repo)
+            .and_then(|v| v.iter_mut().find(|i| i.number == number))
+    }
+
     fn key(&mut self, scope: &str) -> &(String, crypto_box::SecretKey) {
         self.keys.entry(scope.to_owned()).or_insert_with(|| {
             let key_id = format!("{}", rand::random::<u64>() % 10u64.pow(18));
@@ -360,12 +366,7 @@ async fn update_issue(
 ) -> Response {
     let full = format!("{owner}/{repo}");
     let mut s = lock(&state);
-    let Some(issue) = s
-        .github
-        .issues
-        .get_mut(&full)
-        .and_then(|v| v.iter_mut().find(|i| i.number == number))
-    else {
+    let Some(issue) = s.github.issue_mut(&full, number) else {
         return not_found();
     };
     if let Some(new_state) = update.state {
@@ -395,12 +396,7 @@ async fn comment(
     };
     let full = format!("{owner}/{repo}");
     let mut s = lock(&state);
-    let Some(issue) = s
-        .github
-        .issues
-        .get_mut(&full)
-        .and_then(|v| v.iter_mut().find(|i| i.number == number))
-    else {
+    let Some(issue) = s.github.issue_mut(&full, number) else {
         return not_found();
     };
     issue.comments.push(body.clone());

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sessionkeeper_core::history::Event;
 use sessionkeeper_core::push::{Credentials, Pusher, TargetResult};
-use sessionkeeper_core::vault::{SecretName, Slot};
+use sessionkeeper_core::vault::SecretName;
 use sessionkeeper_core::{VaultError, config::PushTarget};
 
 use crate::context::{Context, Failure, Outcome, record};
@@ -69,12 +69,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         ));
     }
     let vault = ctx.vault()?;
-    let session =
-        vault
-            .load_session(profile, Slot::Current)?
-            .ok_or_else(|| VaultError::NoSession {
-                profile: profile.id.clone(),
-            })?;
+    let session = vault.current_session(profile)?;
     // A missing token or hook is reported by its target; the other targets go ahead.
     let mut credentials = Credentials::default();
     for target in &targets {

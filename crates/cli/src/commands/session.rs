@@ -3,7 +3,6 @@
 use chrono::Utc;
 use sessionkeeper_core::duration::{HumanDuration, format_span};
 use sessionkeeper_core::history::Event;
-use sessionkeeper_core::vault::Slot;
 use sessionkeeper_core::{Session, Status, VaultError};
 
 use super::validate::{check_all, print_report};
@@ -46,12 +45,7 @@ pub(crate) fn export(ctx: &Context, args: &ExportArgs) -> Outcome {
     let config = ctx.config(1)?;
     let profile = config.profile(&args.profile)?;
     let vault = ctx.vault()?;
-    let session =
-        vault
-            .load_session(profile, Slot::Current)?
-            .ok_or_else(|| VaultError::NoSession {
-                profile: profile.id.clone(),
-            })?;
+    let session = vault.current_session(profile)?;
     let export = session.export();
     if args.output_only {
         println!("{}", export.expose());
@@ -161,17 +155,10 @@ pub(crate) fn extend(ctx: &Context, args: &ExtendArgs) -> Outcome {
         .profile(&args.profile)
         .map_err(|e| Failure::new(2, e))?;
     let vault = ctx.vault().map_err(|f| Failure::new(2, f.message))?;
-    let mut session = vault
-        .load_session(profile, Slot::Current)
-        .map_err(|e| Failure::new(2, e))?
-        .ok_or_else(|| {
-            Failure::new(
-                1,
-                VaultError::NoSession {
-                    profile: profile.id.clone(),
-                },
-            )
-        })?;
+    let mut session = vault.current_session(profile).map_err(|e| match e {
+        VaultError::NoSession { .. } => Failure::new(1, e),
+        other => Failure::new(2, other),
+    })?;
     let outcome = check_all(
         ctx,
         std::slice::from_ref(profile),

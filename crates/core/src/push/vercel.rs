@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use url::Url;
 
 use super::github::endpoint;
@@ -41,21 +40,58 @@ pub fn describe(target: &VercelTarget) -> String {
     )
 }
 
-fn api(account: &Account, path: &str) -> Url {
-    let mut url = endpoint(&account.api_url, path);
-    if let Some(team) = &account.team_id {
-        url.query_pairs_mut().append_pair("teamId", team);
-    }
-    url
+/// Everything one Vercel target's calls share.
+struct Api<'a> {
+    client: &'a reqwest::Client,
+    account: &'a Account,
+    token: &'a Secret,
+    target: &'a VercelTarget,
+    policy: RetryPolicy,
 }
 
-fn request(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: Url,
-    token: &Secret,
-) -> reqwest::RequestBuilder {
-    client.request(method, url).bearer_auth(token.expose())
+impl Api<'_> {
+    /// `api_url` + `path`, with `teamId` when the account has one.
+    fn url(&self, path: &str) -> Url {
+        let mut url = endpoint(&self.account.api_url, path);
+        if let Some(team) = &self.account.team_id {
+            url.query_pairs_mut().append_pair("teamId", team);
+        }
+        url
+    }
+
+    /// One call: sent with retries; an error answer becomes a failure that says what we were
+    /// `doing`; a 2xx answer's JSON is returned.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        doing: &str,
+    ) -> Result<serde_json::Value, Failure> {
+        let response = send(self.policy, || {
+            let r = self
+                .client
+                .request(method.clone(), url.clone())
+                .bearer_auth(self.token.expose());
+            match body {
+                Some(b) => r.json(b),
+                None => r,
+            }
+        })
+        .await
+        .map_err(|e| {
+            Failure::new(
+                format!("{e} ({doing})"),
+                "try again later; a started redeploy may still finish: check Vercel",
+            )
+        })?;
+        if !response.status().is_success() {
+            return Err(explain(response, self.target, doing).await);
+        }
+        body_json(response)
+            .await
+            .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // each is a distinct input of one target's chain
@@ -84,7 +120,14 @@ pub(super) async fn push(
         (true, Some(h)) => Some(h),
         (false, _) => None,
     };
-    let mut url = api(account, &format!("v10/projects/{}/env", target.project));
+    let api = Api {
+        client,
+        account,
+        token,
+        target,
+        policy,
+    };
+    let mut url = api.url(&format!("v10/projects/{}/env", target.project));
     url.query_pairs_mut().append_pair("upsert", "true");
     let body = serde_json::json!({
         "key": target.env,
@@ -92,17 +135,14 @@ pub(super) async fn push(
         "type": target.kind,
         "target": target.targets,
     });
-    let response = send(policy, || {
-        request(client, reqwest::Method::POST, url.clone(), token).json(&body)
-    })
-    .await
-    .map_err(|e| Failure::new(e.to_string(), "try `sessionkeeper push` again later"))?;
-    if !matches!(response.status(), StatusCode::OK | StatusCode::CREATED) {
-        return Err(explain(response, target, "setting the environment variable").await);
-    }
-    let json = body_json(response)
-        .await
-        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+    let json = api
+        .call(
+            reqwest::Method::POST,
+            url,
+            Some(&body),
+            "setting the environment variable",
+        )
+        .await?;
     // A 201 can still carry per-variable failures.
     if let Some(first) = json["failed"].as_array().and_then(|f| f.first()) {
         let code = first["error"]["code"].as_str().unwrap_or("unknown");
@@ -118,10 +158,11 @@ pub(super) async fn push(
             "set the environment variable (it reaches new deployments only)",
         ));
     }
-    let (state, deployment_url) = match hook {
-        Some(hook) => redeploy_by_hook(client, account, token, target, hook, policy, poll).await?,
-        None => redeploy(client, account, token, target, policy, poll).await?,
+    let id = match hook {
+        Some(hook) => redeploy_by_hook(&api, hook, poll).await?,
+        None => redeploy(&api).await?,
     };
+    let (state, deployment_url) = follow(&api, &id, poll).await?;
     let mut done = Done::new(format!("set the variable and redeployed ({state})"));
     done.deployment_url = Some(deployment_url);
     if let Some(smoke) = &target.smoke_url {
@@ -131,86 +172,61 @@ pub(super) async fn push(
     Ok(done)
 }
 
-/// Redeploys the newest READY production deployment and follows the new one to its end.
-async fn redeploy(
-    client: &reqwest::Client,
-    account: &Account,
-    token: &Secret,
-    target: &VercelTarget,
-    policy: RetryPolicy,
-    poll: PollPolicy,
-) -> Result<(String, String), Failure> {
-    let mut url = api(account, "v6/deployments");
+/// Redeploys the newest READY production deployment, as `vercel redeploy` does; returns the
+/// new deployment's id.
+async fn redeploy(api: &Api<'_>) -> Result<String, Failure> {
+    let project = &api.target.project;
+    let mut url = api.url("v6/deployments");
     url.query_pairs_mut()
-        .append_pair("projectId", &target.project)
+        .append_pair("projectId", project)
         .append_pair("target", "production")
         .append_pair("state", "READY")
         .append_pair("limit", "1");
-    let response = send(policy, || {
-        request(client, reqwest::Method::GET, url.clone(), token)
-    })
-    .await
-    .map_err(|e| Failure::new(e.to_string(), "try again later"))?;
-    if response.status() != StatusCode::OK {
-        return Err(explain(response, target, "finding the production deployment").await);
-    }
-    let json = body_json(response)
-        .await
-        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+    let json = api
+        .call(
+            reqwest::Method::GET,
+            url,
+            None,
+            "finding the production deployment",
+        )
+        .await?;
     let Some(latest) = json["deployments"].as_array().and_then(|d| d.first()) else {
         return Err(Failure::new(
-            format!(
-                "project {} has no READY production deployment to redeploy",
-                target.project
-            ),
+            format!("project {project} has no READY production deployment to redeploy"),
             "deploy it once from Vercel, then push again",
         ));
     };
     let source_id = latest["uid"]
         .as_str()
         .or(latest["id"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let name = latest["name"]
-        .as_str()
-        .unwrap_or(&target.project)
-        .to_owned();
-
-    let mut url = api(account, "v13/deployments");
+        .unwrap_or_default();
+    let name = latest["name"].as_str().unwrap_or(project);
+    let mut url = api.url("v13/deployments");
     url.query_pairs_mut().append_pair("forceNew", "1");
     let body = serde_json::json!({
         "name": name, "deploymentId": source_id, "target": "production", "meta": {"action": "redeploy"},
     });
-    let response = send(policy, || {
-        request(client, reqwest::Method::POST, url.clone(), token).json(&body)
-    })
-    .await
-    .map_err(|e| Failure::new(e.to_string(), "try again later"))?;
-    if !response.status().is_success() {
-        return Err(explain(response, target, "starting the redeploy").await);
-    }
-    let json = body_json(response)
-        .await
-        .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
-    let id = json["id"].as_str().unwrap_or_default().to_owned();
-    follow(client, account, token, target, &id, policy, poll).await
+    let json = api
+        .call(
+            reqwest::Method::POST,
+            url,
+            Some(&body),
+            "starting the redeploy",
+        )
+        .await?;
+    Ok(json["id"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Triggers the project's Deploy Hook (no token: the URL is the credential), finds the
-/// deployment it started, and follows it like an API redeploy.
+/// Triggers the project's Deploy Hook (no token: the URL is the credential) and returns the id
+/// of the deployment it started.
 async fn redeploy_by_hook(
-    client: &reqwest::Client,
-    account: &Account,
-    token: &Secret,
-    target: &VercelTarget,
+    api: &Api<'_>,
     hook: &Secret,
-    policy: RetryPolicy,
     poll: PollPolicy,
-) -> Result<(String, String), Failure> {
-    let store_again = format!(
-        "store it again: `sessionkeeper secret set deploy-hook:{}/{}`",
-        account.name, target.project
-    );
+) -> Result<String, Failure> {
+    let (account, project) = (&api.account.name, &api.target.project);
+    let store_again =
+        format!("store it again: `sessionkeeper secret set deploy-hook:{account}/{project}`");
     // The URL is a secret: errors never show it.
     let hook_url = crate::config::parse_http_url(hook.expose()).map_err(|_| {
         Failure::new(
@@ -218,7 +234,7 @@ async fn redeploy_by_hook(
             store_again.clone(),
         )
     })?;
-    let response = send(policy, || client.post(hook_url.clone()))
+    let response = send(api.policy, || api.client.post(hook_url.clone()))
         .await
         .map_err(|e| {
             Failure::new(
@@ -244,29 +260,26 @@ async fn redeploy_by_hook(
     let started = Instant::now();
     let mut interval = poll.first_interval;
     loop {
-        let mut url = api(account, "v6/deployments");
+        let mut url = api.url("v6/deployments");
         url.query_pairs_mut()
-            .append_pair("projectId", &target.project)
+            .append_pair("projectId", project)
             .append_pair("target", "production")
             .append_pair("since", &since.to_string())
             .append_pair("limit", "1");
-        let response = send(policy, || {
-            request(client, reqwest::Method::GET, url.clone(), token)
-        })
-        .await
-        .map_err(|e| Failure::new(e.to_string(), "the deployment may still run: check Vercel"))?;
-        if response.status() != StatusCode::OK {
-            return Err(explain(response, target, "finding the hook's deployment").await);
-        }
-        let json = body_json(response)
-            .await
-            .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+        let json = api
+            .call(
+                reqwest::Method::GET,
+                url,
+                None,
+                "finding the hook's deployment",
+            )
+            .await?;
         if let Some(id) = json["deployments"]
             .as_array()
             .and_then(|d| d.first())
             .and_then(|d| d["uid"].as_str())
         {
-            return follow(client, account, token, target, id, policy, poll).await;
+            return Ok(id.to_owned());
         }
         if started.elapsed() > poll.deadline {
             return Err(Failure::new(
@@ -280,31 +293,15 @@ async fn redeploy_by_hook(
 }
 
 /// Follows deployment `id` until READY (→ its URL), ERROR or CANCELED.
-async fn follow(
-    client: &reqwest::Client,
-    account: &Account,
-    token: &Secret,
-    target: &VercelTarget,
-    id: &str,
-    policy: RetryPolicy,
-    poll: PollPolicy,
-) -> Result<(String, String), Failure> {
+async fn follow(api: &Api<'_>, id: &str, poll: PollPolicy) -> Result<(String, String), Failure> {
     let mut deployment_url = String::new();
     let started = Instant::now();
     let mut interval = poll.first_interval;
     loop {
-        let url = api(account, &format!("v13/deployments/{id}"));
-        let response = send(policy, || {
-            request(client, reqwest::Method::GET, url.clone(), token)
-        })
-        .await
-        .map_err(|e| Failure::new(e.to_string(), "the redeploy may still finish: check Vercel"))?;
-        if response.status() != StatusCode::OK {
-            return Err(explain(response, target, "following the redeploy").await);
-        }
-        let json = body_json(response)
-            .await
-            .map_err(|e| Failure::new(e, "is api_url the Vercel API?"))?;
+        let url = api.url(&format!("v13/deployments/{id}"));
+        let json = api
+            .call(reqwest::Method::GET, url, None, "following the redeploy")
+            .await?;
         if let Some(u) = json["url"].as_str() {
             deployment_url = format!("https://{u}");
         }
