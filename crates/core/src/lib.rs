@@ -12,6 +12,7 @@ pub mod error;
 pub mod history;
 pub mod paths;
 pub mod push;
+pub mod schedule;
 pub mod secret;
 pub mod session;
 pub mod vault;
