@@ -128,6 +128,7 @@ impl TestEnv {
             .env_remove("GH_TOKEN")
             .env_remove("GITHUB_TOKEN")
             .env_remove("VERCEL_TOKEN")
+            .env_remove("GITHUB_API_URL")
             .env_remove("RUST_LOG");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
