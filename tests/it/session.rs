@@ -256,3 +256,56 @@ fn status_reports_sessions_and_last_checks() {
     assert!(breeze["status"].is_null());
     assert!(!run.stdout.contains(&live));
 }
+
+#[test]
+fn status_shows_the_learned_lifetime_once_sessions_have_ended() {
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-learned");
+    env.write_config(&sim_config(&sim));
+    for round in 0..3 {
+        let live = import_live_session(&env, &sim);
+        env.run(&["validate", "mtn"]).assert_code(0);
+        let before = env.run(&["status", "--json"]).json();
+        let mtn = before["profiles"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["profile"] == "mtn"))
+            .cloned();
+        assert!(
+            mtn.expect("mtn")["learnedLifetime"].is_null(),
+            "round {round}: too early to learn"
+        );
+        sim.expire_session(&live);
+        // A network fault is no death; only the refusal that follows is.
+        sim.set_fault(Fault {
+            mode: FaultMode::Status,
+            status: Some(503),
+            delay_ms: None,
+            count: Some(2),
+        });
+        env.run(&["validate", "mtn"]).assert_code(2);
+        env.run(&["validate", "mtn"]).assert_code(1);
+    }
+    let json = env.run(&["status", "--json"]).json();
+    let mtn = json["profiles"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["profile"] == "mtn"))
+        .cloned()
+        .expect("mtn");
+    let learned = &mtn["learnedLifetime"];
+    assert_eq!(learned["ended"], 3, "{mtn}");
+    assert!(
+        learned["medianSecs"].as_i64().is_some_and(|s| s >= 0),
+        "{learned}"
+    );
+    assert!(
+        learned["suggestedTrackedTtlSecs"].as_i64().is_some(),
+        "{learned}"
+    );
+    let human = env.run(&["status"]);
+    assert!(
+        human.stdout.contains("sessions really live"),
+        "{}",
+        human.stdout
+    );
+}

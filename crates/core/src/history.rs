@@ -135,37 +135,37 @@ impl History {
             .collect()
     }
 
-    /// The last push result of each (profile, target).
-    pub fn last_pushes(&self) -> BTreeMap<(String, String), Event> {
-        let mut last = BTreeMap::new();
-        for e in self.events() {
-            if let Event::Push {
-                profile, target, ..
-            } = &e
-            {
-                last.insert((profile.clone(), target.clone()), e.clone());
-            }
-        }
-        last
-    }
-
-    /// The last check event of each profile.
-    pub fn last_checks(&self) -> BTreeMap<String, Event> {
-        let mut last = BTreeMap::new();
-        for e in self.events() {
-            if matches!(e, Event::Check { .. }) {
-                last.insert(e.profile().to_owned(), e);
-            }
-        }
-        last
-    }
-
     fn trim(&self) -> std::io::Result<()> {
         let text = std::fs::read_to_string(&self.path)?;
         let lines: Vec<&str> = text.lines().collect();
         let keep = lines[lines.len() / 2..].join("\n") + "\n";
         crate::paths::write_private(&self.path, keep.as_bytes())
     }
+}
+
+/// The last push result of each (profile, target) in `events`.
+pub fn last_pushes(events: &[Event]) -> BTreeMap<(String, String), &Event> {
+    let mut last = BTreeMap::new();
+    for e in events {
+        if let Event::Push {
+            profile, target, ..
+        } = e
+        {
+            last.insert((profile.clone(), target.clone()), e);
+        }
+    }
+    last
+}
+
+/// The last check event of each profile in `events`.
+pub fn last_checks(events: &[Event]) -> BTreeMap<String, &Event> {
+    let mut last = BTreeMap::new();
+    for e in events {
+        if matches!(e, Event::Check { .. }) {
+            last.insert(e.profile().to_owned(), e);
+        }
+    }
+    last
 }
 
 #[cfg(test)]
@@ -187,7 +187,8 @@ mod tests {
         h.append(&check("a", Status::Valid)).expect("append");
         h.append(&check("b", Status::Error)).expect("append");
         h.append(&check("a", Status::Invalid)).expect("append");
-        let last = h.last_checks();
+        let events = h.events();
+        let last = last_checks(&events);
         assert!(matches!(
             last["a"],
             Event::Check {

@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod duration;
 pub mod error;
 pub mod history;
+pub mod lifetime;
 pub mod paths;
 pub mod push;
 pub mod schedule;

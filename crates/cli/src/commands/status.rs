@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sessionkeeper_core::duration::format_span;
-use sessionkeeper_core::history::Event;
+use sessionkeeper_core::history::{Event, History, last_checks, last_pushes};
+use sessionkeeper_core::lifetime::{self, LifetimeEstimate};
 use sessionkeeper_core::vault::Slot;
 use sessionkeeper_core::{Status, check::Reason};
 
@@ -31,9 +32,16 @@ struct ProfileStatus {
     seconds_left: Option<i64>,
     /// What is missing for this profile to work (empty when nothing is).
     config_problems: Vec<String>,
+    /// How long sessions really live, learned from the history, once enough have ended.
+    learned_lifetime: Option<LifetimeEstimate>,
+    /// The configured tracked_ttl, to compare with what was learned.
+    tracked_ttl_secs: i64,
     /// The last push to each target (from the history; never the value).
     last_pushes: Vec<PushSummary>,
 }
+
+/// Sessions that must have ended before a learned lifetime is shown.
+const MIN_ENDED_SESSIONS: usize = 3;
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,14 +60,10 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         Err(f) => (None, Some(f.message)),
     };
     let history = ctx.history();
-    let last = history
-        .as_ref()
-        .map(|h| h.last_checks())
-        .unwrap_or_default();
-    let pushes = history
-        .as_ref()
-        .map(|h| h.last_pushes())
-        .unwrap_or_default();
+    // Read once: the last checks, the last pushes and the learned lifetimes all come from it.
+    let events = history.as_ref().map(History::events).unwrap_or_default();
+    let last = last_checks(&events);
+    let pushes = last_pushes(&events);
     let now = Utc::now();
     let mut rows = Vec::new();
     for profile in config.profiles.values() {
@@ -77,7 +81,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
                 profile.id
             ));
         }
-        let (status, reason, last_check) = match last.get(&profile.id) {
+        let (status, reason, last_check) = match last.get(&profile.id).copied() {
             Some(Event::Check {
                 status, reason, at, ..
             }) => (Some(*status), Some(*reason), Some(*at)),
@@ -94,6 +98,8 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             tracked_expires_at: session.as_ref().map(|s| s.expires_at),
             seconds_left: session.as_ref().map(|s| s.time_left(now).num_seconds()),
             config_problems: problems,
+            learned_lifetime: lifetime::estimate(&events, &profile.id, now, MIN_ENDED_SESSIONS),
+            tracked_ttl_secs: profile.tracked_ttl.as_chrono().num_seconds(),
             last_pushes: pushes
                 .iter()
                 .filter(|((p, _), _)| p == &profile.id)
@@ -148,6 +154,17 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         for p in &r.config_problems {
             println!("           ! {p}");
         }
+        if let Some(l) = &r.learned_lifetime {
+            println!(
+                "           sessions really live {} (median of {} ended, {} alive); tracked_ttl = \"{}\" \
+                 would be outlived by 9 in 10 (now {})",
+                format_span(l.median),
+                l.ended,
+                l.still_alive,
+                whole_hours_or_minutes(l.suggested_tracked_ttl),
+                format_span(chrono::Duration::seconds(r.tracked_ttl_secs)),
+            );
+        }
         for p in &r.last_pushes {
             let mark = if p.ok { "pushed" } else { "FAILED" };
             println!(
@@ -159,4 +176,13 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// A config-ready duration, rounded down to what people write ("4h", "50m").
+fn whole_hours_or_minutes(d: chrono::Duration) -> String {
+    if d.num_hours() >= 2 {
+        format!("{}h", d.num_hours())
+    } else {
+        format!("{}m", d.num_minutes().max(1))
+    }
 }
