@@ -292,3 +292,33 @@ fn a_cross_origin_redirect_carries_no_cookies() {
         redirected[0]
     );
 }
+
+#[test]
+fn a_profile_that_cannot_be_checked_fails_at_once_without_retries() {
+    let sim = SimHandle::start(SimConfig::default());
+    let mut env = TestEnv::new("v-config");
+    env.write_config(&sim_config(&sim).replace(
+        "token_header = \"X-SessionToken\"",
+        "token_header = \"X Session Token\"",
+    ));
+    let minted = sim.mint_session(SessionKind::Token, None);
+    env.set_env("BREEZE_SESSION", &minted.value);
+    let run = env.run(&[
+        "validate",
+        "breeze",
+        "--json",
+        "--session-env",
+        "BREEZE_SESSION",
+    ]);
+    run.assert_code(2);
+    let r = &run.json()["results"][0];
+    assert_eq!(r["reason"], "config");
+    assert_eq!(r["attempts"], 1, "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("not a valid header name")),
+        "{r}"
+    );
+    assert!(!run.stdout.contains(&minted.value));
+}

@@ -239,6 +239,10 @@ impl Checker {
                     http,
                     detail,
                 } => {
+                    // A profile that cannot be checked as configured will not improve by waiting.
+                    if reason == Reason::Config {
+                        return outcome(Status::Error, reason, detail, http, attempts);
+                    }
                     if attempts >= validate.attempts {
                         let detail = format!("{detail} (after {attempts} attempt(s))");
                         return outcome(Status::Error, reason, detail, http, attempts);
