@@ -418,12 +418,7 @@ fn check_opens_one_issue_over_two_expired_runs_and_closes_it_on_recovery() {
     assert_eq!(issue.comments.len(), 1);
 
     // A network fault changes nothing: exit 2, no comment, still open.
-    sim.set_fault(Fault {
-        mode: FaultMode::Status,
-        status: Some(503),
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(Fault::status(503));
     env.run(&check).assert_code(2);
     sim.clear_fault();
     assert_eq!(sim.github_issues("acme/circletel")[0].comments.len(), 1);

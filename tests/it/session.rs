@@ -83,12 +83,7 @@ fn a_rejected_session_is_not_stored_and_the_old_one_survives() {
     assert_eq!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
 
     // A provider that cannot answer: exit 2 and nothing stored, unless asked to.
-    sim.set_fault(Fault {
-        mode: FaultMode::Status,
-        status: Some(500),
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(Fault::status(500));
     let other = sim.mint_session(SessionKind::Cookie, None);
     let other_export = cookie_export("mtn", &[("JSESSIONID", &other.value, "127.0.0.1")]);
     let run = env.run_stdin(&["import", "mtn"], &other_export);
@@ -277,12 +272,7 @@ fn status_shows_the_learned_lifetime_once_sessions_have_ended() {
         );
         sim.expire_session(&live);
         // A network fault is no death; only the refusal that follows is.
-        sim.set_fault(Fault {
-            mode: FaultMode::Status,
-            status: Some(503),
-            delay_ms: None,
-            count: Some(2),
-        });
+        sim.set_fault(Fault::status(503).times(2));
         env.run(&["validate", "mtn"]).assert_code(2);
         env.run(&["validate", "mtn"]).assert_code(1);
     }

@@ -68,12 +68,7 @@ fn redirect_to_login_is_invalid_exit_1() {
 #[test]
 fn server_error_is_error_exit_2_after_retries() {
     let sim = SimHandle::start(SimConfig::default());
-    sim.set_fault(Fault {
-        mode: FaultMode::Status,
-        status: Some(503),
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(Fault::status(503));
     let mut env = TestEnv::new("v-5xx");
     env.write_config(&sim_config(&sim));
     let (export, _) = live_mtn(&sim);
@@ -92,12 +87,7 @@ fn server_error_is_error_exit_2_after_retries() {
 #[test]
 fn a_transient_5xx_is_retried_and_never_reported_as_invalid() {
     let sim = SimHandle::start(SimConfig::default());
-    sim.set_fault(Fault {
-        mode: FaultMode::Status,
-        status: Some(502),
-        delay_ms: None,
-        count: Some(1),
-    });
+    sim.set_fault(Fault::status(502).times(1));
     let mut env = TestEnv::new("v-retry");
     env.write_config(&sim_config(&sim));
     let (export, _) = live_mtn(&sim);
@@ -109,12 +99,7 @@ fn a_transient_5xx_is_retried_and_never_reported_as_invalid() {
 #[test]
 fn a_server_that_never_answers_is_error_within_bounded_time() {
     let sim = SimHandle::start(SimConfig::default());
-    sim.set_fault(Fault {
-        mode: FaultMode::Hang,
-        status: None,
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(Fault::always(FaultMode::Hang));
     let mut env = TestEnv::new("v-hang");
     env.write_config(&sim_config(&sim));
     let (export, _) = live_mtn(&sim);
@@ -132,12 +117,7 @@ fn a_server_that_never_answers_is_error_within_bounded_time() {
 #[test]
 fn a_reset_connection_is_error_exit_2() {
     let sim = SimHandle::start(SimConfig::default());
-    sim.set_fault(Fault {
-        mode: FaultMode::Reset,
-        status: None,
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(Fault::always(FaultMode::Reset));
     let mut env = TestEnv::new("v-reset");
     env.write_config(&sim_config(&sim));
     let (export, _) = live_mtn(&sim);

@@ -85,12 +85,7 @@ timeout = "2s"
     step(
         "A network fault is never an expiry: with the API failing (503), validate says error (exit 2).",
     );
-    sim.set_fault(sessionkeeper_sim::Fault {
-        mode: sessionkeeper_sim::FaultMode::Status,
-        status: Some(503),
-        delay_ms: None,
-        count: None,
-    });
+    sim.set_fault(sessionkeeper_sim::Fault::status(503));
     run(&["validate", "mtn"], None)?;
     sim.clear_fault();
 

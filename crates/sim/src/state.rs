@@ -79,6 +79,35 @@ pub struct Fault {
     pub count: Option<u32>,
 }
 
+impl Fault {
+    /// `mode` on every request until cleared.
+    pub fn always(mode: FaultMode) -> Self {
+        Self {
+            mode,
+            status: None,
+            delay_ms: None,
+            count: None,
+        }
+    }
+
+    /// Answer `status` on every request until cleared.
+    pub fn status(status: u16) -> Self {
+        Self {
+            status: Some(status),
+            ..Self::always(FaultMode::Status)
+        }
+    }
+
+    /// Only for the next `n` requests.
+    #[must_use]
+    pub fn times(self, n: u32) -> Self {
+        Self {
+            count: Some(n),
+            ..self
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultMode {
