@@ -112,6 +112,8 @@ pub enum Reason {
     BadRedirect,
     /// The profile cannot be checked as configured.
     Config,
+    /// The stored session could not be read (keychain locked or not running).
+    Keychain,
 }
 
 /// The result of checking one profile.

@@ -11,6 +11,8 @@ pub mod duration;
 pub mod error;
 pub mod history;
 pub mod lifetime;
+pub mod monitor;
+pub mod overview;
 pub mod paths;
 pub mod push;
 pub mod schedule;

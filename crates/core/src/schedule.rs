@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::check::Status;
 use crate::config::Profile;
 
-/// The shortest interval between two checks of one profile.
+/// The shortest interval between two checks of one profile (or `poll_every`, if shorter).
 const MIN_INTERVAL: Duration = Duration::seconds(30);
 /// The first retry after an `error`; doubled on each further one, up to `poll_every`.
 const ERROR_BACKOFF: Duration = Duration::seconds(30);
@@ -169,6 +169,13 @@ impl Scheduler {
     /// The network came back (or the user asked): check everything now.
     pub fn network_up(&mut self, now: DateTime<Utc>) {
         self.all_due(now);
+    }
+
+    /// The human asked ("Validate now"): check `profile` at `now`, keeping its episode.
+    pub fn check_now(&mut self, profile: &str, now: DateTime<Utc>) {
+        if let Some(p) = self.profiles.get_mut(profile) {
+            p.next_check = now;
+        }
     }
 
     /// A new session was captured or imported: start over for this profile, and check it now.
@@ -342,7 +349,8 @@ fn interval(p: &ProfileState, left: Option<Duration>) -> Duration {
         // Inside the window: more often as the end nears.
         p.poll_every.min(left / 3)
     };
-    next.max(MIN_INTERVAL)
+    // Never more often than MIN_INTERVAL, unless the user asked for a shorter poll_every.
+    next.max(MIN_INTERVAL.min(p.poll_every))
 }
 
 #[cfg(test)]

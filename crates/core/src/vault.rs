@@ -154,7 +154,20 @@ impl Vault {
         let dir = crate::paths::data_dir().ok_or_else(|| VaultError::Unavailable {
             detail: "no data directory: is HOME set?".to_owned(),
         })?;
-        let service = std::env::var(SERVICE_ENV).ok().filter(|s| !s.is_empty());
+        let service = std::env::var(SERVICE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| SERVICE.to_owned());
+        Self::open_isolated(timeout, &service, dir.join("sessions"))
+    }
+
+    /// The platform keychain under another service name, with session files in
+    /// `sessions_dir`: what `--demo` uses, so that it never reads or writes the real items.
+    pub fn open_isolated(
+        timeout: std::time::Duration,
+        service: &str,
+        sessions_dir: PathBuf,
+    ) -> Result<Self, VaultError> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("keychain-open".to_owned())
@@ -172,10 +185,8 @@ impl Vault {
                     timeout.as_secs()
                 ),
             })??;
-        let mut vault = Self::with_store(store, dir.join("sessions"));
-        if let Some(service) = service {
-            vault.service = service;
-        }
+        let mut vault = Self::with_store(store, sessions_dir);
+        service.clone_into(&mut vault.service);
         Ok(vault)
     }
 

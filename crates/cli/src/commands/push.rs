@@ -1,11 +1,8 @@
 //! `sessionkeeper push`: the stored session to every target of a profile, in parallel, with a
 //! result per target. Exit 0 only when every target succeeded.
 
-use chrono::Utc;
-use sessionkeeper_core::history::Event;
-use sessionkeeper_core::push::{Credentials, Pusher, TargetResult};
-use sessionkeeper_core::vault::SecretName;
-use sessionkeeper_core::{VaultError, config::PushTarget};
+use sessionkeeper_core::config::PushTarget;
+use sessionkeeper_core::push::{Credentials, Pusher, TargetResult, push_event};
 
 use crate::context::{Context, Failure, Outcome, record};
 
@@ -71,31 +68,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     let vault = ctx.vault()?;
     let session = vault.current_session(profile)?;
     // A missing token or hook is reported by its target; the other targets go ahead.
-    let mut credentials = Credentials::default();
-    for target in &targets {
-        if let Some(account) = config.accounts.get(target.account()) {
-            match vault.account_token(account) {
-                Ok(token) => {
-                    credentials.tokens.insert(account.name.clone(), token);
-                }
-                Err(VaultError::Missing { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if let PushTarget::Vercel(t) = target
-            && t.deploy_hook
-        {
-            let name = SecretName::DeployHook {
-                account: t.account.clone(),
-                project: t.project.clone(),
-            };
-            if let Some(hook) = vault.get_secret(&name)? {
-                credentials
-                    .deploy_hooks
-                    .insert(format!("{}/{}", t.account, t.project), hook);
-            }
-        }
-    }
+    let credentials = Credentials::for_targets(&config.accounts, &targets, &vault)?;
     let pusher = Pusher::new();
     let results = ctx.runtime().block_on(pusher.push(
         &config.accounts,
@@ -107,22 +80,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     if !args.dry_run {
         let history = ctx.history();
         for r in &results {
-            record(
-                history.as_ref(),
-                &Event::Push {
-                    profile: profile.id.clone(),
-                    at: Utc::now(),
-                    target: r.target.clone(),
-                    account: r.account.clone(),
-                    ok: r.ok,
-                    detail: r
-                        .action
-                        .clone()
-                        .or_else(|| r.error.clone())
-                        .unwrap_or_default(),
-                    deployment_url: r.deployment_url.clone(),
-                },
-            );
+            record(history.as_ref(), &push_event(&profile.id, r));
         }
     }
     let succeeded = results.iter().filter(|r| r.ok).count();

@@ -96,6 +96,63 @@ pub struct Pusher {
     pub poll: PollPolicy,
 }
 
+impl Credentials {
+    /// Reads from `vault` the token of every account `targets` use, and their Deploy Hooks. A
+    /// missing token or hook is left out (its target reports it); a keychain failure is an
+    /// error, because no target could succeed.
+    pub fn for_targets(
+        accounts: &BTreeMap<String, Account>,
+        targets: &[PushTarget],
+        vault: &crate::vault::Vault,
+    ) -> Result<Self, crate::VaultError> {
+        use crate::VaultError;
+        use crate::vault::SecretName;
+        let mut credentials = Self::default();
+        for target in targets {
+            if let Some(account) = accounts.get(target.account()) {
+                match vault.account_token(account) {
+                    Ok(token) => {
+                        credentials.tokens.insert(account.name.clone(), token);
+                    }
+                    Err(VaultError::Missing { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let PushTarget::Vercel(t) = target
+                && t.deploy_hook
+            {
+                let name = SecretName::DeployHook {
+                    account: t.account.clone(),
+                    project: t.project.clone(),
+                };
+                if let Some(hook) = vault.get_secret(&name)? {
+                    credentials
+                        .deploy_hooks
+                        .insert(format!("{}/{}", t.account, t.project), hook);
+                }
+            }
+        }
+        Ok(credentials)
+    }
+}
+
+/// The history event of one pushed target (never the value).
+pub fn push_event(profile: &str, result: &TargetResult) -> crate::history::Event {
+    crate::history::Event::Push {
+        profile: profile.to_owned(),
+        at: chrono::Utc::now(),
+        target: result.target.clone(),
+        account: result.account.clone(),
+        ok: result.ok,
+        detail: result
+            .action
+            .clone()
+            .or_else(|| result.error.clone())
+            .unwrap_or_default(),
+        deployment_url: result.deployment_url.clone(),
+    }
+}
+
 impl Pusher {
     pub fn new() -> Self {
         Self::default()

@@ -1,0 +1,262 @@
+//! What the human sees, as data: the tray's colour, one menu line per profile, and the words
+//! of every notification. The tray app only draws these; tests read them without a window.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::check::{CheckOutcome, Status};
+use crate::schedule::Notice;
+
+/// The latest known state of one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileView {
+    pub id: String,
+    pub name: String,
+    /// `None` until the first check has finished.
+    pub status: Option<Status>,
+    /// Why, in words (never a secret).
+    pub detail: String,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub tracked_expires_at: Option<DateTime<Utc>>,
+}
+
+impl ProfileView {
+    pub fn unchecked(id: &str, name: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            status: None,
+            detail: "not checked yet".to_owned(),
+            checked_at: None,
+            tracked_expires_at: None,
+        }
+    }
+
+    /// Takes in a finished check.
+    pub fn record(&mut self, outcome: &CheckOutcome) {
+        self.status = Some(outcome.status);
+        self.detail.clone_from(&outcome.detail);
+        self.checked_at = Some(outcome.checked_at);
+        if outcome.tracked_expires_at.is_some() {
+            self.tracked_expires_at = outcome.tracked_expires_at;
+        }
+    }
+
+    /// The profile's line in the tray menu, e.g. `MTN Wholesale: valid, 42 min left`.
+    pub fn menu_label(&self, now: DateTime<Utc>) -> String {
+        let status = match self.status {
+            None => return format!("{}: checking…", self.name),
+            Some(Status::Invalid) => return format!("{}: expired, log in again", self.name),
+            Some(Status::Error) => return format!("{}: could not check", self.name),
+            Some(s) => s.as_str(),
+        };
+        match self.tracked_expires_at {
+            Some(t) if t > now => format!("{}: {status}, {} left", self.name, human_span(t - now)),
+            Some(_) => format!("{}: {status}, past tracked expiry", self.name),
+            None => format!("{}: {status}", self.name),
+        }
+    }
+}
+
+/// The tray icon's colour: the worst status of all profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TrayColour {
+    /// Every profile valid.
+    Green,
+    /// Nothing known yet, or a check failed (network, 5xx): no claim about the session.
+    Grey,
+    /// A session is about to expire.
+    Amber,
+    /// A session is invalid: someone must log in.
+    Red,
+}
+
+impl TrayColour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Green => "green",
+            Self::Grey => "grey",
+            Self::Amber => "amber",
+            Self::Red => "red",
+        }
+    }
+
+    /// The worst of `views`; green when there is no profile at all.
+    pub fn of<'a>(views: impl IntoIterator<Item = &'a ProfileView>) -> Self {
+        views
+            .into_iter()
+            .map(|v| match v.status {
+                Some(Status::Valid) => Self::Green,
+                None | Some(Status::Error) => Self::Grey,
+                Some(Status::Expiring) => Self::Amber,
+                Some(Status::Invalid) => Self::Red,
+            })
+            .max()
+            .unwrap_or(Self::Green)
+    }
+}
+
+/// A notification's words, and whether it carries the Re-authenticate action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeText {
+    pub profile: String,
+    pub summary: String,
+    pub body: String,
+    pub reauthenticate: bool,
+    /// Stays on screen until the human acts (the session is dead or about to be).
+    pub urgent: bool,
+}
+
+/// The words of `notice`; `name` is the profile's display name.
+pub fn notice_text(notice: &Notice, name: &str, now: DateTime<Utc>) -> NoticeText {
+    match notice {
+        Notice::Expiring {
+            profile,
+            tracked_expires_at,
+        } => NoticeText {
+            profile: profile.clone(),
+            summary: format!("{name}: session expiring"),
+            body: match tracked_expires_at {
+                Some(t) if *t > now => format!(
+                    "The session of {name} is expected to expire in {}. Re-authenticate now to avoid an outage.",
+                    human_span(*t - now)
+                ),
+                _ => format!("The session of {name} is past its tracked expiry."),
+            },
+            reauthenticate: true,
+            urgent: false,
+        },
+        Notice::Invalid { profile } => NoticeText {
+            profile: profile.clone(),
+            summary: format!("{name}: session expired"),
+            body: format!(
+                "The server rejected the session of {name}. Log in again: Session Keeper captures, stores and pushes the new session."
+            ),
+            reauthenticate: true,
+            urgent: true,
+        },
+        Notice::CannotCheck { profile, since } => NoticeText {
+            profile: profile.clone(),
+            summary: format!("{name}: cannot check the session"),
+            body: format!(
+                "Checks have failed for {} (network or server errors). The session may still be fine; Session Keeper keeps trying.",
+                human_span(now - *since)
+            ),
+            reauthenticate: false,
+            urgent: false,
+        },
+        Notice::Recovered { profile } => NoticeText {
+            profile: profile.clone(),
+            summary: format!("{name}: session valid again"),
+            body: format!("The session of {name} is accepted again."),
+            reauthenticate: false,
+            urgent: false,
+        },
+    }
+}
+
+/// A duration for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn human_span(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => match (s % 3600) / 60 {
+            0 => format!("{} h", s / 3600),
+            m => format!("{} h {m} min", s / 3600),
+        },
+        _ => match (s % 86_400) / 3600 {
+            0 => format!("{} d", s / 86_400),
+            h => format!("{} d {h} h", s / 86_400),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(status: Option<Status>) -> ProfileView {
+        ProfileView {
+            status,
+            ..ProfileView::unchecked("mtn", "MTN")
+        }
+    }
+
+    #[test]
+    fn the_tray_shows_the_worst_status() {
+        let all =
+            |s: &[Option<Status>]| TrayColour::of(&s.iter().map(|s| view(*s)).collect::<Vec<_>>());
+        assert_eq!(all(&[]), TrayColour::Green);
+        assert_eq!(all(&[Some(Status::Valid)]), TrayColour::Green);
+        assert_eq!(all(&[Some(Status::Valid), None]), TrayColour::Grey);
+        assert_eq!(
+            all(&[Some(Status::Error), Some(Status::Expiring)]),
+            TrayColour::Amber
+        );
+        assert_eq!(
+            all(&[
+                Some(Status::Expiring),
+                Some(Status::Invalid),
+                Some(Status::Error)
+            ]),
+            TrayColour::Red
+        );
+    }
+
+    #[test]
+    fn menu_lines_say_status_and_time_left() {
+        let now = Utc::now();
+        let mut v = view(Some(Status::Valid));
+        v.tracked_expires_at = Some(now + Duration::minutes(42) + Duration::seconds(10));
+        assert_eq!(v.menu_label(now), "MTN: valid, 42 min left");
+        v.status = Some(Status::Expiring);
+        v.tracked_expires_at = Some(now + Duration::seconds(30));
+        assert_eq!(v.menu_label(now), "MTN: expiring, 30 s left");
+        v.tracked_expires_at = Some(now - Duration::seconds(1));
+        assert_eq!(v.menu_label(now), "MTN: expiring, past tracked expiry");
+        v.status = Some(Status::Invalid);
+        assert_eq!(v.menu_label(now), "MTN: expired, log in again");
+        v.status = Some(Status::Error);
+        assert_eq!(v.menu_label(now), "MTN: could not check");
+        assert_eq!(view(None).menu_label(now), "MTN: checking…");
+    }
+
+    #[test]
+    fn only_expiry_notices_offer_to_log_in_again() {
+        let now = Utc::now();
+        let p = "mtn".to_owned();
+        let invalid = notice_text(&Notice::Invalid { profile: p.clone() }, "MTN", now);
+        assert!(invalid.reauthenticate && invalid.urgent);
+        assert_eq!(invalid.summary, "MTN: session expired");
+        let expiring = notice_text(
+            &Notice::Expiring {
+                profile: p.clone(),
+                tracked_expires_at: Some(now + Duration::minutes(10)),
+            },
+            "MTN",
+            now,
+        );
+        assert!(expiring.reauthenticate);
+        assert!(expiring.body.contains("10 min"), "{}", expiring.body);
+        let cannot = notice_text(
+            &Notice::CannotCheck {
+                profile: p.clone(),
+                since: now - Duration::minutes(20),
+            },
+            "MTN",
+            now,
+        );
+        assert!(!cannot.reauthenticate);
+        assert!(!cannot.summary.contains("expired"), "{}", cannot.summary);
+        assert!(!notice_text(&Notice::Recovered { profile: p }, "MTN", now).reauthenticate);
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(human_span(Duration::seconds(-5)), "0 s");
+        assert_eq!(human_span(Duration::seconds(59)), "59 s");
+        assert_eq!(human_span(Duration::minutes(60)), "1 h");
+        assert_eq!(human_span(Duration::minutes(185)), "3 h 5 min");
+        assert_eq!(human_span(Duration::hours(52)), "2 d 4 h");
+    }
+}

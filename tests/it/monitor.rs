@@ -1,0 +1,192 @@
+//! The watch loop's brain (`core::monitor`) against sim with a fake clock: ten minutes of
+//! network faults in a few seconds, and the notices they may and may not produce.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use sessionkeeper_core::monitor::{Monitor, SessionStore};
+use sessionkeeper_core::schedule::Notice;
+use sessionkeeper_core::{Config, Profile, Session, VaultError};
+use sessionkeeper_tests::{Fault, FaultMode, SessionKind, SimConfig, SimHandle, cookie_export};
+
+/// The store of one live session, in memory (the vault has its own tests).
+struct OneSession(Mutex<Option<Session>>);
+
+impl SessionStore for OneSession {
+    fn current(&self, _profile: &Profile) -> Result<Option<Session>, VaultError> {
+        Ok(self.0.lock().expect("lock").clone())
+    }
+
+    fn extend(&self, _profile: &Profile, to: DateTime<Utc>) -> Result<(), VaultError> {
+        if let Some(s) = self.0.lock().expect("lock").as_mut() {
+            s.expires_at = to;
+        }
+        Ok(())
+    }
+}
+
+fn setup(sim: &SimHandle) -> (Config, OneSession) {
+    // Checked every minute, so that ten minutes of faults meet many checks.
+    let text = sessionkeeper_tests::sim_config(sim).replacen(
+        "warn_before = \"15m\"",
+        "warn_before = \"15m\"\npoll_every = \"1m\"",
+        1,
+    );
+    let config = Config::parse(&text, std::path::Path::new("config.toml")).expect("config");
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    let export = cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]);
+    let session = Session::import(&export, &config.profiles["mtn"]).expect("import");
+    (config, OneSession(Mutex::new(Some(session))))
+}
+
+/// Runs the monitor from `start` for `span` of fake time, waking exactly when it asks to;
+/// returns the notices for `mtn` and how many checks of it ran.
+async fn run_for(
+    monitor: &mut Monitor,
+    store: &OneSession,
+    start: DateTime<Utc>,
+    span: Duration,
+) -> (Vec<Notice>, usize, DateTime<Utc>) {
+    let mut now = start;
+    let mut notices = Vec::new();
+    let mut checks = 0;
+    while now < start + span {
+        let before = monitor.view("mtn").and_then(|v| v.checked_at);
+        let ticked = monitor.tick(now, store).await;
+        // sim_config also has `breeze`, which has no session here: only `mtn` is watched.
+        notices.extend(ticked.into_iter().filter(|n| notice_profile(n) == "mtn"));
+        if monitor.view("mtn").and_then(|v| v.checked_at) != before {
+            checks += 1;
+        }
+        now = monitor.next_wake(now).max(now + Duration::seconds(1));
+    }
+    (notices, checks, now)
+}
+
+fn notice_profile(n: &Notice) -> &str {
+    match n {
+        Notice::Expiring { profile, .. }
+        | Notice::Invalid { profile }
+        | Notice::CannotCheck { profile, .. }
+        | Notice::Recovered { profile } => profile,
+    }
+}
+
+/// sim runs on a runtime of its own; the monitor gets another, as in the app.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+#[test]
+fn ten_minutes_of_5xx_and_hangs_raise_no_expiry_notice() {
+    let sim = SimHandle::start(SimConfig::default());
+    runtime().block_on(faults(&sim));
+}
+
+async fn faults(sim: &SimHandle) {
+    let (config, store) = setup(sim);
+    let start = Utc::now();
+    let mut monitor = Monitor::new(&config, None, start);
+
+    // First a healthy check, so that there is an episode to keep.
+    let first = monitor.tick(start, &store).await;
+    assert!(
+        first.iter().all(|n| notice_profile(n) != "mtn"),
+        "{first:?}"
+    );
+    assert_eq!(
+        monitor.view("mtn").and_then(|v| v.status),
+        Some(sessionkeeper_core::Status::Valid)
+    );
+
+    // Five minutes of 503, then five minutes of a server that accepts and never answers.
+    sim.set_fault(Fault::status(503));
+    let (mut notices, checks_5xx, now) = run_for(
+        &mut monitor,
+        &store,
+        start + Duration::seconds(1),
+        Duration::minutes(5),
+    )
+    .await;
+    sim.set_fault(Fault::always(FaultMode::Hang));
+    let (more, checks_hang, now) = run_for(&mut monitor, &store, now, Duration::minutes(5)).await;
+    notices.extend(more);
+
+    // Backoff 30 s, then every poll_every (1 min).
+    assert!(
+        checks_5xx >= 4,
+        "the 5xx were really checked: {checks_5xx} checks"
+    );
+    assert!(
+        checks_hang >= 4,
+        "the hangs were really checked: {checks_hang} checks"
+    );
+    assert_eq!(
+        monitor.view("mtn").and_then(|v| v.status),
+        Some(sessionkeeper_core::Status::Error)
+    );
+    assert!(
+        notices.is_empty(),
+        "a network fault is never an expiry, and 10 minutes is not yet worth a word: {notices:?}"
+    );
+
+    // Past 15 minutes of errors, one "cannot check" notice, and still no expiry.
+    sim.set_fault(Fault::status(502));
+    let (late, _, now) = run_for(&mut monitor, &store, now, Duration::minutes(7)).await;
+    assert!(
+        matches!(late.as_slice(), [Notice::CannotCheck { .. }]),
+        "one notice that checks fail, no expiry: {late:?}"
+    );
+
+    // The network comes back: the session is fine, and the human hears it is.
+    sim.clear_fault();
+    monitor.network_up(now);
+    let back: Vec<Notice> = monitor
+        .tick(now, &store)
+        .await
+        .into_iter()
+        .filter(|n| notice_profile(n) == "mtn")
+        .collect();
+    assert!(
+        matches!(back.as_slice(), [Notice::Recovered { .. }]),
+        "{back:?}"
+    );
+}
+
+#[test]
+fn an_expired_session_is_announced_once_however_often_it_is_checked() {
+    let sim = SimHandle::start(SimConfig::default());
+    runtime().block_on(expiry(&sim));
+}
+
+async fn expiry(sim: &SimHandle) {
+    let (config, store) = setup(sim);
+    let start = Utc::now();
+    let mut monitor = Monitor::new(&config, None, start);
+    let first = monitor.tick(start, &store).await;
+    assert!(
+        first.iter().all(|n| notice_profile(n) != "mtn"),
+        "{first:?}"
+    );
+
+    let value = store
+        .0
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .and_then(|s| s.cookies.first().map(|c| c.value.expose().to_owned()))
+        .expect("cookie");
+    assert!(sim.expire_session(&value));
+    let (notices, checks, _) = run_for(
+        &mut monitor,
+        &store,
+        start + Duration::seconds(1),
+        Duration::minutes(30),
+    )
+    .await;
+    assert!(checks >= 5, "{checks} checks");
+    assert!(
+        matches!(notices.as_slice(), [Notice::Invalid { profile }] if profile == "mtn"),
+        "{notices:?}"
+    );
+}
