@@ -1,0 +1,173 @@
+//! What the tray menu's items and a second launch do. Each action is a few lines over core;
+//! slow ones (keychain, network) run off the event loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser as _;
+use sessionkeeper_core::push::{Credentials, Pusher, push_event};
+use tauri::AppHandle;
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
+
+use crate::watch::Command;
+use crate::{Args, login, notifier, tray};
+
+/// How long a copied export stays on the clipboard (if nothing else was copied since).
+const CLIPBOARD_TTL: Duration = Duration::from_secs(60);
+
+/// A click on the tray menu item `id` (`validate:mtn`, `reauth:mtn`, `autostart`, `quit`…).
+pub(crate) fn menu(app: &AppHandle, id: &str) {
+    let (action, profile) = id.split_once(':').unwrap_or((id, ""));
+    tracing::info!(%profile, "menu: {action}");
+    match action {
+        "validate" => send(app, Command::CheckNow(profile.to_owned())),
+        "reauth" => login::open(app, profile),
+        "push" => push_again(app, profile.to_owned()),
+        "copy" => copy_export(app, profile.to_owned()),
+        "autostart" => {
+            tray::toggle_autostart(app);
+        }
+        "quit" => app.exit(0),
+        _ => {}
+    }
+}
+
+/// Another `sessionkeeper-app` was started: it exits, and this one does what it was asked.
+pub(crate) fn second_launch(app: &AppHandle, argv: &[String]) {
+    match Args::try_parse_from(argv) {
+        Ok(Args {
+            login: Some(profile),
+            ..
+        }) => login::open(app, &profile),
+        Ok(_) => notifier::inform(
+            app,
+            "",
+            "Session Keeper is already running".to_owned(),
+            "It is in the tray.".to_owned(),
+        ),
+        Err(e) => tracing::warn!("a second launch with arguments this app does not take: {e}"),
+    }
+}
+
+fn send(app: &AppHandle, command: Command) {
+    if crate::shared(app).commands.send(command).is_err() {
+        tracing::warn!("the watch loop has stopped");
+    }
+}
+
+/// Pushes the stored session of `profile` to all its targets again, and says how it went.
+fn push_again(app: &AppHandle, profile: String) {
+    let shared = crate::shared(app);
+    let config = Arc::clone(&shared.config);
+    let keychain = shared.keychain.clone();
+    let history = shared.history.clone();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(p) = config.profiles.get(&profile).cloned() else {
+            return;
+        };
+        let prepared = tokio::task::spawn_blocking({
+            let config = Arc::clone(&config);
+            let p = p.clone();
+            move || {
+                let vault = keychain.vault()?;
+                let session = vault.current_session(&p)?;
+                let credentials = Credentials::for_targets(&config.accounts, &p.push, &vault)?;
+                Ok::<_, sessionkeeper_core::VaultError>((session, credentials))
+            }
+        })
+        .await;
+        let (session, credentials) = match prepared {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(e)) => {
+                notifier::inform(
+                    &app,
+                    &p.id,
+                    format!("{}: not pushed", p.name),
+                    e.to_string(),
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!("push task failed: {e}");
+                return;
+            }
+        };
+        let results = Pusher::new()
+            .push(&config.accounts, &p.push, &session, &credentials, false)
+            .await;
+        for r in &results {
+            if let Some(h) = &history
+                && let Err(e) = h.append(&push_event(&p.id, r))
+            {
+                tracing::warn!("could not write the history: {e}");
+            }
+        }
+        let ok = results.iter().filter(|r| r.ok).count();
+        let body: Vec<String> = results
+            .iter()
+            .map(|r| match (&r.error, &r.hint) {
+                (None, _) => format!("✓ {}", r.target),
+                (Some(e), Some(h)) => format!("✗ {}: {e} ({h})", r.target),
+                (Some(e), None) => format!("✗ {}: {e}", r.target),
+            })
+            .collect();
+        let summary = if ok == results.len() {
+            format!("{}: pushed to {ok} of {}", p.name, results.len())
+        } else {
+            format!(
+                "{}: push failed for {} of {}",
+                p.name,
+                results.len() - ok,
+                results.len()
+            )
+        };
+        tracing::info!(profile = %p.id, "{summary}");
+        notifier::inform(&app, &p.id, summary, body.join("\n"));
+    });
+}
+
+/// Copies the export of `profile` to the clipboard, and clears it a minute later unless
+/// something else was copied meanwhile.
+fn copy_export(app: &AppHandle, profile: String) {
+    let shared = crate::shared(app);
+    let config = Arc::clone(&shared.config);
+    let keychain = shared.keychain.clone();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(p) = config.profiles.get(&profile).cloned() else {
+            return;
+        };
+        let export = tokio::task::spawn_blocking(move || {
+            keychain
+                .vault()
+                .and_then(|v| v.current_session(&p))
+                .map(|s| s.export())
+        })
+        .await;
+        let export = match export {
+            Ok(Ok(export)) => export,
+            Ok(Err(e)) => {
+                notifier::inform(&app, &profile, "Nothing copied".to_owned(), e.to_string());
+                return;
+            }
+            Err(e) => {
+                tracing::error!("copy task failed: {e}");
+                return;
+            }
+        };
+        if let Err(e) = app.clipboard().write_text(export.expose().to_owned()) {
+            tracing::warn!(%profile, "cannot write the clipboard: {e}");
+            return;
+        }
+        tracing::info!(%profile, "export copied to the clipboard for {} s", CLIPBOARD_TTL.as_secs());
+        tokio::time::sleep(CLIPBOARD_TTL).await;
+        if app
+            .clipboard()
+            .read_text()
+            .is_ok_and(|t| t == export.expose())
+        {
+            let _ = app.clipboard().clear();
+        }
+    });
+}

@@ -1,0 +1,23 @@
+//! The app's command line: `--demo`, `--login PROFILE`, `--config FILE`.
+
+use std::path::PathBuf;
+
+/// Session Keeper: knows when your sessions will die, and gets a new one with one click.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "sessionkeeper-app", version)]
+pub struct Args {
+    /// Run against the built-in simulator, with a demo profile whose session expires about a
+    /// minute after start (no account anywhere; a throw-away keychain service and data dir).
+    #[arg(long)]
+    pub demo: bool,
+    /// Open the login window of PROFILE. If the app is already running, the running one opens
+    /// it and this process exits.
+    #[arg(long, value_name = "PROFILE")]
+    pub login: Option<String>,
+    /// The config file [default: the platform config dir's sessionkeeper/config.toml].
+    #[arg(long, env = "SESSIONKEEPER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Set when the system starts the app at login (autostart).
+    #[arg(long, hide = true)]
+    pub autostart: bool,
+}
