@@ -1,6 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks: each prints our number beside the obvious baseline measured in the same run.
+#   scripts/bench.sh          both
+#   scripts/bench.sh push     parallel push vs the sequential sum
+#   scripts/bench.sh idle     the tray app at rest vs the bare tray-only Tauri app
+# Release builds (about 10 minutes the first time on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo bench --locked -p sessionkeeper-tests --bench push
+which=${1:-all}
+if [[ $which == all || $which == push ]]; then
+  cargo bench --locked -p sessionkeeper-tests --bench push
+fi
+if [[ $which == all || $which == idle ]]; then
+  # The idle bench starts the release binaries of the app, the baseline and the CLI.
+  cargo build --release --locked --workspace --bins
+  cargo bench --locked -p sessionkeeper-tests --bench idle --no-run
+  xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- scripts/with-desktop.sh \
+    cargo bench --locked -p sessionkeeper-tests --bench idle 2> >(grep -v "fd limit" >&2)
+fi

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages Session Keeper needs, and only those that are missing.
-#   scripts/setup.sh          what the CLI, the simulator and the tests need
+# Installs the Debian/Ubuntu packages Session Keeper needs, and only those that are missing:
+# what the CLI, the tray app (Tauri: WebKitGTK, appindicator), the simulator and the tests
+# need (a headless desktop: Xvfb, D-Bus, gnome-keyring, dunst).
 # Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
 packages=(
   build-essential pkg-config ca-certificates   # compilers for crates with C parts
-  dbus dbus-bin libglib2.0-bin                 # dbus-run-session, gdbus
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev  # Tauri
+  dbus dbus-bin dbus-x11 libglib2.0-bin        # dbus-run-session, dbus-monitor, gdbus
   gnome-keyring libsecret-tools                # a real Secret Service, and secret-tool to inspect it
+  xvfb xauth x11-utils                         # a display for the app (xvfb-run), xwininfo
+  dunst                                        # a real notification server
 )
 
 missing=()

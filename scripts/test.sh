@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need, then builds and runs every test against real
-# parts (gnome-keyring on a private D-Bus session) and the simulator. Extra arguments go to
-# `cargo test` (e.g. scripts/test.sh validate).
+# parts (a private X display, D-Bus session, gnome-keyring and dunst; the real tray app and
+# WebKitGTK) and the simulator. Extra arguments go to `cargo test` (e.g. scripts/test.sh app::).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --tests --locked
-dbus-run-session -- scripts/with-keyring.sh cargo test --workspace --locked "$@"
+xvfb-run -a -s "-screen 0 1280x1024x24" \
+  dbus-run-session -- scripts/with-desktop.sh cargo test --workspace --locked "$@"

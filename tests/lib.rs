@@ -15,12 +15,19 @@ pub use sessionkeeper_sim::{
 /// The `sessionkeeper` binary next to this test binary (built by `cargo test --workspace` or
 /// `scripts/test.sh`). A missing binary fails the test: it is never skipped.
 pub fn cli_binary() -> PathBuf {
+    sibling_binary("sessionkeeper")
+}
+
+pub mod desktop;
+
+/// A workspace binary next to this test binary. A missing binary fails the test.
+pub fn sibling_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile> directory");
-    let bin = dir.join(format!("sessionkeeper{}", std::env::consts::EXE_SUFFIX));
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: build it first with `cargo build --workspace --bins` (scripts/test.sh does)",
@@ -116,7 +123,12 @@ impl TestEnv {
     /// The CLI with this test's environment. GH_TOKEN and friends from the outer environment
     /// are removed, so a developer's own tokens never leak into a test.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(cli_binary());
+        self.command_for(&cli_binary())
+    }
+
+    /// `program` (the CLI or the app) with this test's environment.
+    pub fn command_for(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
         let root = self.root.path();
         cmd.env("HOME", root.join("home"))
             .env("XDG_CONFIG_HOME", root.join("config"))
@@ -290,6 +302,15 @@ pub fn import_live_session(env: &TestEnv, sim: &Sim) -> String {
 
 /// The base64 export of a cookie session holding `cookies` as (name, value, domain).
 pub fn cookie_export(profile: &str, cookies: &[(&str, &str, &str)]) -> String {
+    cookie_export_expiring(profile, cookies, chrono::Duration::hours(1))
+}
+
+/// [`cookie_export`] with a tracked expiry `expires_in` from now.
+pub fn cookie_export_expiring(
+    profile: &str,
+    cookies: &[(&str, &str, &str)],
+    expires_in: chrono::Duration,
+) -> String {
     use base64::Engine as _;
     let now = chrono::Utc::now();
     let cookies: Vec<serde_json::Value> = cookies
@@ -302,7 +323,7 @@ pub fn cookie_export(profile: &str, cookies: &[(&str, &str, &str)]) -> String {
     let doc = serde_json::json!({
         "version": 1, "profile": profile, "sessionId": null,
         "capturedAt": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "expiresAt": (now + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "expiresAt": (now + expires_in).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "cookies": cookies, "token": null,
     });
     base64::engine::general_purpose::STANDARD.encode(doc.to_string())

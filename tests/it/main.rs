@@ -17,6 +17,12 @@ mod push;
 /// `secret set/status`, a missing or locked keychain, token overrides.
 mod secret;
 
+/// The watch loop's decisions (core::monitor) against sim with a fake clock.
+mod monitor;
+
+/// The tray app on a real desktop session: notifications, actions, windows, single instance.
+mod app;
+
 /// Config errors as the CLI shows them.
 mod config;
 

@@ -187,8 +187,8 @@ fn a_20_kb_cookie_jar_round_trips_and_no_file_holds_it_in_plaintext() {
         );
     }
     let home = std::env::var_os("SESSIONKEEPER_TEST_KEYRING_HOME")
-        .expect("set by scripts/with-keyring.sh");
-    // The keyring daemon's own files (scripts/with-keyring.sh keeps them in a temp dir).
+        .expect("set by scripts/with-desktop.sh");
+    // The keyring daemon's own files (scripts/with-desktop.sh keeps them in a temp dir).
     assert!(files_containing(std::path::Path::new(&home), "LARGEJARVALUE").is_empty());
     #[cfg(unix)]
     {

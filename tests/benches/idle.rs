@@ -1,0 +1,151 @@
+//! The tray app at rest, beside the barest tray-only Tauri app (`tray-baseline`) measured in
+//! the same run: time from launch to tray ready, memory (PSS of the process and everything it
+//! started) and CPU ticks over a minute of idling. Run by `scripts/bench-idle.sh`, which builds
+//! both in release and provides the desktop session (Xvfb, D-Bus, gnome-keyring, dunst).
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use sessionkeeper_tests::desktop::{App, descendants};
+use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv, import_live_session, sibling_binary};
+
+const LAUNCHES: usize = 5;
+const IDLE: Duration = Duration::from_secs(60);
+
+fn main() {
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("bench-idle");
+    let u = sim.urls();
+    // One live session, tracked for an hour and polled every 5 minutes: after the first check
+    // the app has nothing to do for the whole measured minute.
+    env.write_config(&format!(
+        r#"
+[profiles.mtn]
+name = "MTN Wholesale"
+login_url = "{login}"
+capture = "cookies"
+cookie_urls = ["{api}/"]
+tracked_ttl = "60m"
+warn_before = "15m"
+
+[profiles.mtn.validate]
+url = "{products}"
+"#,
+        login = u.sso_login,
+        api = u.api_origin,
+        products = u.products
+    ));
+    import_live_session(&env, &sim);
+    let app = sibling_binary("sessionkeeper-app");
+    let baseline = sibling_binary("tray-baseline");
+
+    let launch = |binary: &std::path::Path| {
+        let mut times: Vec<Duration> = (0..LAUNCHES)
+            .map(|_| {
+                let start = Instant::now();
+                let running = App::start_binary(&env, binary, &[]);
+                let elapsed = start.elapsed();
+                drop(running);
+                elapsed
+            })
+            .collect();
+        times.sort();
+        times[LAUNCHES / 2]
+    };
+    let launch_app = launch(&app);
+    let launch_base = launch(&baseline);
+
+    // Both idle at once, so that they see the same machine.
+    let running_app = App::start_binary(&env, &app, &[]);
+    let running_base = App::start_binary(&env, &baseline, &[]);
+    running_app.wait_for("the first check", Duration::from_secs(30), |a| {
+        a.log().contains("checked:")
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    let (ticks_app_0, ticks_base_0) = (ticks(running_app.pid()), ticks(running_base.pid()));
+    std::thread::sleep(IDLE);
+    let (ticks_app, ticks_base) = (
+        ticks(running_app.pid()) - ticks_app_0,
+        ticks(running_base.pid()) - ticks_base_0,
+    );
+    let (pss_app, pss_base) = (pss_kib(running_app.pid()), pss_kib(running_base.pid()));
+    let webkit = descendants(running_app.pid())
+        .into_iter()
+        .filter(|(_, n)| n.starts_with("WebKit"))
+        .count();
+    let checks = running_app.log().matches("checked:").count();
+
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}", a / b)
+        } else {
+            "n/a".to_owned()
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "idle tray app vs bare tray-only Tauri app (same run, same machine)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<34}{:>14}{:>14}{:>8}",
+        "", "sessionkeeper", "baseline", "ratio"
+    );
+    let _ = writeln!(
+        out,
+        "{:<34}{:>11} ms{:>11} ms{:>8}",
+        format!("launch → tray ready (median of {LAUNCHES})"),
+        launch_app.as_millis(),
+        launch_base.as_millis(),
+        ratio(launch_app.as_secs_f64(), launch_base.as_secs_f64())
+    );
+    let _ = writeln!(
+        out,
+        "{:<34}{:>11.1} MB{:>11.1} MB{:>8}",
+        "memory at rest (PSS, with children)",
+        mib(pss_app),
+        mib(pss_base),
+        ratio(pss_app as f64, pss_base as f64)
+    );
+    let _ = writeln!(
+        out,
+        "{:<34}{:>14}{:>14}{:>8}",
+        format!("CPU ticks over {} s idle", IDLE.as_secs()),
+        ticks_app,
+        ticks_base,
+        ratio(ticks_app as f64, ticks_base as f64)
+    );
+    let _ = writeln!(
+        out,
+        "WebKit processes while idle: {webkit}; checks run: {checks}"
+    );
+}
+
+/// utime + stime of `pid` and its descendants, in clock ticks.
+fn ticks(pid: u32) -> u64 {
+    std::iter::once(pid)
+        .chain(descendants(pid).into_iter().map(|(p, _)| p))
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .filter_map(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// Proportional set size of `pid` and its descendants, in KiB.
+fn pss_kib(pid: u32) -> u64 {
+    std::iter::once(pid)
+        .chain(descendants(pid).into_iter().map(|(p, _)| p))
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
+}

@@ -1,0 +1,363 @@
+//! Helpers for tests of the tray app on a real desktop session: the app binary started with a
+//! test's environment, the notifications it sends as seen on the bus (`dbus-monitor`), the X
+//! windows it opens (`xwininfo`), and the processes it runs. `scripts/test.sh` provides the
+//! session: Xvfb, dbus-run-session, gnome-keyring and dunst.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::TestEnv;
+
+/// The app registers one single-instance name on the session bus, so app tests take turns.
+static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Takes the desktop for one test (and checks it is there: never a silent skip).
+pub fn take_desktop() -> MutexGuard<'static, ()> {
+    let guard = ONE_APP_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    assert!(
+        std::env::var_os("DISPLAY").is_some()
+            && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "the app tests need a display and a session bus: run them with scripts/test.sh \
+         (xvfb-run, dbus-run-session, gnome-keyring, dunst)"
+    );
+    let owner = Command::new("gdbus")
+        .args([
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.DBus",
+            "--object-path",
+            "/org/freedesktop/DBus",
+            "--method",
+            "org.freedesktop.DBus.NameHasOwner",
+            "org.freedesktop.Notifications",
+        ])
+        .output()
+        .expect("gdbus (libglib2.0-bin) is installed by scripts/setup.sh");
+    assert!(
+        String::from_utf8_lossy(&owner.stdout).contains("true"),
+        "no notification server on the session bus: scripts/with-desktop.sh starts dunst"
+    );
+    guard
+}
+
+/// `sessionkeeper-app` next to the test binary.
+pub fn app_binary() -> PathBuf {
+    crate::sibling_binary("sessionkeeper-app")
+}
+
+/// A running app; killed when dropped.
+#[derive(Debug)]
+pub struct App {
+    pub child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl App {
+    /// Starts the app with `env`'s directories, config and keychain service.
+    pub fn start(env: &TestEnv, args: &[&str]) -> Self {
+        Self::start_binary(env, &app_binary(), args)
+    }
+
+    /// Starts `binary` (the app, or the benchmark's bare tray baseline) and waits until it
+    /// prints `tray ready`.
+    pub fn start_binary(env: &TestEnv, binary: &Path, args: &[&str]) -> Self {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = binary
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let stdout = env.root.path().join(format!("{name}-{n}.out"));
+        let stderr = env.root.path().join(format!("{name}-{n}.err"));
+        let child = env
+            .command_for(binary)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let app = Self {
+            child,
+            stdout,
+            stderr,
+        };
+        app.wait_for("the tray", Duration::from_secs(60), |a| {
+            a.stdout().contains("tray ready")
+        });
+        app
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// The app's log (it logs to stderr and to the platform log dir).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits until `done(self)`, or fails the test with the app's log.
+    #[track_caller]
+    pub fn wait_for(&self, what: &str, within: Duration, done: impl Fn(&Self) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(
+                start.elapsed() < within,
+                "{what}: not within {within:?}\n--- app log ---\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The names of every process the app started, and theirs.
+    pub fn descendants(&self) -> Vec<String> {
+        descendants(self.pid())
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The pid and command name of every descendant of `pid` (from /proc).
+pub fn descendants(pid: u32) -> Vec<(u32, String)> {
+    let mut parents = vec![pid];
+    let mut names = Vec::new();
+    let mut changed = true;
+    let mut seen = std::collections::BTreeSet::new();
+    while changed {
+        changed = false;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if seen.contains(&p) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let ppid = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse::<u32>().ok());
+            if ppid.is_some_and(|pp| parents.contains(&pp)) {
+                seen.insert(p);
+                parents.push(p);
+                names.push((p, head.split_once('(').map_or("", |(_, c)| c).to_owned()));
+                changed = true;
+            }
+        }
+    }
+    names
+}
+
+/// The titles of every X window (`xwininfo -root -tree`).
+pub fn window_titles() -> Vec<String> {
+    let out = Command::new("xwininfo")
+        .args(["-root", "-tree"])
+        .output()
+        .expect("xwininfo (x11-utils) is installed by scripts/setup.sh");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let start = l.find('"')? + 1;
+            let end = l[start..].find('"')? + start;
+            Some(l[start..end].to_owned())
+        })
+        .collect()
+}
+
+/// One `Notify` call seen on the bus, with the id the server answered.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub app_name: String,
+    pub summary: String,
+    pub body: String,
+    /// (key, label) pairs.
+    pub actions: Vec<(String, String)>,
+    pub id: Option<u32>,
+}
+
+/// `dbus-monitor` watching every notification sent on the session bus, and the answers.
+#[derive(Debug)]
+pub struct BusMonitor {
+    child: Child,
+    out: PathBuf,
+}
+
+impl BusMonitor {
+    pub fn start(dir: &Path) -> Self {
+        let out = dir.join("dbus-monitor.out");
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+                "type='method_return'",
+            ])
+            .stdout(std::fs::File::create(&out).expect("monitor file"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (dbus-bin) is installed by scripts/setup.sh");
+        // It prints NameAcquired once it is listening.
+        let start = Instant::now();
+        while !std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("NameAcquired")
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "dbus-monitor did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, out }
+    }
+
+    /// Every notification seen so far.
+    pub fn notifications(&self) -> Vec<Notification> {
+        parse_monitor(&std::fs::read_to_string(&self.out).unwrap_or_default())
+    }
+}
+
+impl Drop for BusMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Splits dbus-monitor's output into messages (a header line, then indented arguments), and
+/// pairs each `Notify` call with its `method return` by (sender, serial).
+fn parse_monitor(text: &str) -> Vec<Notification> {
+    let mut messages: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with(' ') {
+            if let Some((_, body)) = messages.last_mut() {
+                body.push(line.trim().to_owned());
+            }
+        } else {
+            messages.push((line.to_owned(), Vec::new()));
+        }
+    }
+    let field = |header: &str, key: &str| {
+        header
+            .split([' ', ';'])
+            .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_owned))
+    };
+    let strings = |body: &[String]| -> Vec<String> {
+        body.iter()
+            .filter_map(|l| {
+                l.strip_prefix("string \"")
+                    .and_then(|s| s.strip_suffix('"'))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut found = Vec::new();
+    for (header, body) in &messages {
+        if !(header.starts_with("method call") && header.contains("member=Notify")) {
+            continue;
+        }
+        let (sender, serial) = (field(header, "sender"), field(header, "serial"));
+        let id = messages.iter().find_map(|(h, b)| {
+            (h.starts_with("method return")
+                && field(h, "destination") == sender
+                && field(h, "reply_serial") == serial)
+                .then(|| b.first()?.strip_prefix("uint32 ")?.parse().ok())
+                .flatten()
+        });
+        let s = strings(body);
+        // app_name, icon, summary, body, then the actions array's strings.
+        if s.len() < 4 {
+            continue;
+        }
+        let actions = s[4..]
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect();
+        found.push(Notification {
+            app_name: s[0].clone(),
+            summary: s[2].clone(),
+            body: s[3].clone(),
+            actions,
+            id,
+        });
+    }
+    found
+}
+
+/// Clicks a notification's action, as the notification server does: the
+/// `ActionInvoked(id, key)` signal.
+pub fn invoke_action(id: u32, key: &str) {
+    let status = Command::new("gdbus")
+        .args([
+            "emit",
+            "--session",
+            "--object-path",
+            "/org/freedesktop/Notifications",
+            "--signal",
+            "org.freedesktop.Notifications.ActionInvoked",
+            &format!("uint32 {id}"),
+            &format!("'{key}'"),
+        ])
+        .status()
+        .expect("gdbus");
+    assert!(status.success(), "gdbus emit failed");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_a_notify_call_and_its_reply() {
+        let text = "\
+method call time=1.0 sender=:1.16 -> destination=org.freedesktop.Notifications serial=35 path=/org/freedesktop/Notifications; interface=org.freedesktop.Notifications; member=Notify
+   string \"Session Keeper\"
+   uint32 0
+   string \"\"
+   string \"MTN: session expired\"
+   string \"Log in again.\"
+   array [
+      string \"reauthenticate\"
+      string \"Re-authenticate\"
+   ]
+   array [
+   ]
+   int32 0
+method return time=1.1 sender=:1.2 -> destination=:1.9 serial=7 reply_serial=35
+   uint32 99
+method return time=1.1 sender=:1.2 -> destination=:1.16 serial=8 reply_serial=35
+   uint32 3
+";
+        let n = super::parse_monitor(text);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].summary, "MTN: session expired");
+        assert_eq!(n[0].id, Some(3));
+        assert_eq!(
+            n[0].actions,
+            vec![("reauthenticate".to_owned(), "Re-authenticate".to_owned())]
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The tray app on a real desktop session (Xvfb, D-Bus, gnome-keyring, dunst) against sim:
+//! notifications as the bus sees them, their Re-authenticate action, the login window it
+//! opens, and a second launch reaching the running app.
+
+use std::time::Duration;
+
+use sessionkeeper_tests::desktop::{App, BusMonitor, invoke_action, take_desktop, window_titles};
+use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
+
+/// A cookie profile against sim, tracked for `tracked` and warned `warn` before.
+fn config(sim: &SimHandle, name: &str, tracked: &str, warn: &str) -> String {
+    let u = sim.urls();
+    format!(
+        r#"
+[profiles.mtn]
+name = "{name}"
+login_url = "{login}"
+capture = "cookies"
+cookie_urls = ["{api}/"]
+session_id_cookie = "JSESSIONID"
+tracked_ttl = "{tracked}"
+warn_before = "{warn}"
+poll_every = "10s"
+
+[profiles.mtn.validate]
+url = "{products}"
+invalid_redirect_prefix = "{sso}/sso/"
+timeout = "1s"
+attempts = 2
+backoff = "100ms"
+"#,
+        login = u.sso_login,
+        api = u.api_origin,
+        sso = u.sso_origin,
+        products = u.products,
+    )
+}
+
+/// Imports a live sim session for `mtn` whose tracked expiry is `expires_in` from now.
+fn import_session(env: &TestEnv, sim: &SimHandle, expires_in: chrono::Duration) -> String {
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    let export = sessionkeeper_tests::cookie_export_expiring(
+        "mtn",
+        &[("JSESSIONID", &minted.value, "127.0.0.1")],
+        expires_in,
+    );
+    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    minted.value
+}
+
+fn webkit(processes: &[String]) -> Vec<&String> {
+    processes
+        .iter()
+        .filter(|p| p.starts_with("WebKit"))
+        .collect()
+}
+
+#[test]
+fn one_notification_per_transition_and_re_authenticate_opens_the_login_window() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-notify");
+    let name = "MTN Notify Test";
+    env.write_config(&config(&sim, name, "20s", "15s"));
+    let value = import_session(&env, &sim, chrono::Duration::seconds(20));
+    let bus = BusMonitor::start(env.root.path());
+    let ours = |summary: &str| {
+        bus.notifications()
+            .into_iter()
+            .filter(|n| n.app_name == "Session Keeper" && n.summary == summary)
+            .collect::<Vec<_>>()
+    };
+    let expiring = format!("{name}: session expiring");
+    let expired = format!("{name}: session expired");
+
+    let app = App::start(&env, &[]);
+    app.wait_for("the first check", Duration::from_secs(20), |a| {
+        a.log().contains("status=\"valid\"")
+    });
+    // Idle, with no window open: no WebKit process exists.
+    assert_eq!(
+        webkit(&app.descendants()),
+        Vec::<&String>::new(),
+        "{:?}",
+        app.descendants()
+    );
+
+    // 10 s later (poll_every) the tracked expiry is within warn_before: "expiring".
+    app.wait_for("the expiring notification", Duration::from_secs(30), |_| {
+        !ours(&expiring).is_empty()
+    });
+    // The server ends the session; the next check (10 s later) finds it invalid.
+    assert!(sim.expire_session(&value));
+    app.wait_for("the expired notification", Duration::from_secs(60), |_| {
+        !ours(&expired).is_empty()
+    });
+    // Two more checks (every 10 s) that find it still invalid say nothing new.
+    app.wait_for("two more checks", Duration::from_secs(40), |a| {
+        a.log().matches("status=\"invalid\"").count() >= 3
+    });
+    assert_eq!(ours(&expiring).len(), 1, "{:#?}", bus.notifications());
+    let dead = ours(&expired);
+    assert_eq!(
+        dead.len(),
+        1,
+        "one notification per episode: {:#?}",
+        bus.notifications()
+    );
+    let dead = &dead[0];
+    assert!(
+        dead.actions
+            .contains(&("reauthenticate".to_owned(), "Re-authenticate".to_owned())),
+        "{dead:?}"
+    );
+    assert!(
+        !dead.body.contains(&value),
+        "no session value in a notification"
+    );
+    assert!(!app.log().contains(&value), "no session value in the log");
+
+    // The human clicks Re-authenticate: the login window opens on sim's SSO page.
+    invoke_action(
+        dead.id.expect("the server answered Notify with an id"),
+        "reauthenticate",
+    );
+    let title = format!("Log in — {name}");
+    app.wait_for("the login window", Duration::from_secs(30), |_| {
+        window_titles().contains(&title)
+    });
+    app.wait_for("WebKit for the window", Duration::from_secs(30), |a| {
+        !webkit(&a.descendants()).is_empty()
+    });
+    assert!(app.log().contains("login window opened"), "{}", app.log());
+    let mut app = app;
+    assert!(
+        app.child.try_wait().expect("wait").is_none(),
+        "the app is still running"
+    );
+}
+
+#[test]
+fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-single");
+    let name = "MTN Single Instance";
+    env.write_config(&config(&sim, name, "60m", "15m"));
+    import_session(&env, &sim, chrono::Duration::minutes(60));
+    let app = App::start(&env, &[]);
+
+    let second = env
+        .command_for(&sessionkeeper_tests::desktop::app_binary())
+        .args(["--login", "mtn"])
+        .output()
+        .expect("second launch");
+    assert!(second.status.success(), "{second:?}");
+    let title = format!("Log in — {name}");
+    app.wait_for(
+        "the login window in the first app",
+        Duration::from_secs(30),
+        |_| window_titles().contains(&title),
+    );
+    // A second request focuses the open window instead of opening another.
+    let again = env
+        .command_for(&sessionkeeper_tests::desktop::app_binary())
+        .args(["--login", "mtn"])
+        .output()
+        .expect("third launch");
+    assert!(again.status.success(), "{again:?}");
+    app.wait_for("the focus", Duration::from_secs(10), |a| {
+        a.log().contains("login window focused")
+    });
+    assert_eq!(
+        window_titles().iter().filter(|t| **t == title).count(),
+        1,
+        "{:?}",
+        window_titles()
+    );
+}
+
+#[test]
+fn a_broken_config_stops_the_app_with_the_file_line_and_key() {
+    let env = TestEnv::new("app-badconfig");
+    env.write_config("[profiles.mtn]\ntracked_ttl = \"soon\"\n");
+    let out = env
+        .command_for(&sessionkeeper_tests::desktop::app_binary())
+        .output()
+        .expect("run the app");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("config.toml:2"), "{stderr}");
+    assert!(stderr.contains("tracked_ttl"), "{stderr}");
+}
