@@ -51,5 +51,5 @@ for _ in $(seq 30); do
 done
 sleep 2
 echo "== X windows now open:"
-xwininfo -root -tree | grep -o '"Log in[^"]*"' || true
+LC_ALL=C.UTF-8 xwininfo -root -tree | grep -o '"Log in[^"]*"' || true
 echo "== Done: in the real app the human now ticks the captcha and logs in."

@@ -106,6 +106,22 @@ impl App {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// Waits until an X window titled `title` exists, or fails the test with the windows that
+    /// do and the app's log.
+    #[track_caller]
+    pub fn wait_for_window(&self, title: &str, within: Duration) {
+        let start = Instant::now();
+        while !window_titles().iter().any(|t| t == title) {
+            assert!(
+                start.elapsed() < within,
+                "no window {title:?} within {within:?}; windows: {:?}\n--- app log ---\n{}",
+                window_titles(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits until `done(self)`, or fails the test with the app's log.
     #[track_caller]
     pub fn wait_for(&self, what: &str, within: Duration, done: impl Fn(&Self) -> bool) {
@@ -173,10 +189,12 @@ pub fn descendants(pid: u32) -> Vec<(u32, String)> {
     names
 }
 
-/// The titles of every X window (`xwininfo -root -tree`).
+/// The titles of every X window (`xwininfo -root -tree`). Titles are UTF-8; in the C locale
+/// (a fresh machine sets no LANG) xwininfo cannot convert them, so it runs in C.UTF-8.
 pub fn window_titles() -> Vec<String> {
     let out = Command::new("xwininfo")
         .args(["-root", "-tree"])
+        .env("LC_ALL", "C.UTF-8")
         .output()
         .expect("xwininfo (x11-utils) is installed by scripts/setup.sh");
     String::from_utf8_lossy(&out.stdout)

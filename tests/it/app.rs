@@ -124,9 +124,7 @@ fn one_notification_per_transition_and_re_authenticate_opens_the_login_window() 
         "reauthenticate",
     );
     let title = format!("Log in — {name}");
-    app.wait_for("the login window", Duration::from_secs(30), |_| {
-        window_titles().contains(&title)
-    });
+    app.wait_for_window(&title, Duration::from_secs(30));
     app.wait_for("WebKit for the window", Duration::from_secs(30), |a| {
         !webkit(&a.descendants()).is_empty()
     });
@@ -155,11 +153,7 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
         .expect("second launch");
     assert!(second.status.success(), "{second:?}");
     let title = format!("Log in — {name}");
-    app.wait_for(
-        "the login window in the first app",
-        Duration::from_secs(30),
-        |_| window_titles().contains(&title),
-    );
+    app.wait_for_window(&title, Duration::from_secs(30));
     // A second request focuses the open window instead of opening another.
     let again = env
         .command_for(&sessionkeeper_tests::desktop::app_binary())
