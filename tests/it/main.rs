@@ -20,6 +20,9 @@ mod secret;
 /// The watch loop's decisions (core::monitor) against sim with a fake clock.
 mod monitor;
 
+/// Refresh without a human (core::refresh) against sim's credential login.
+mod refresh;
+
 /// The tray app on a real desktop session: notifications, actions, windows, single instance.
 mod app;
 

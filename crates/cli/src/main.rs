@@ -46,6 +46,8 @@ enum Command {
     Extend(commands::session::ExtendArgs),
     /// Push the stored session to the profile's targets (GitHub, Vercel, files), in parallel.
     Push(commands::push::Args),
+    /// Log in without a human (where the profile has [refresh]), validate, store and push.
+    Refresh(commands::refresh::Args),
     /// CI mode: validate; open one labelled GitHub issue on expiry, close it on recovery.
     Check(commands::check::Args),
     /// Store or inspect tokens and passwords in the OS keychain.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::session::restore(&ctx, &args),
         Command::Extend(args) => commands::session::extend(&ctx, &args),
         Command::Push(args) => commands::push::run(&ctx, &args),
+        Command::Refresh(args) => commands::refresh::run(&ctx, &args),
         Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd),
     };

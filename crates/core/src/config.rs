@@ -82,8 +82,70 @@ pub struct Profile {
     pub warn_before: HumanDuration,
     pub poll_every: HumanDuration,
     pub refresh_before: Option<HumanDuration>,
+    /// How the profile logs in without a human, when its provider allows it.
+    pub refresh: Option<Refresh>,
     pub validate: Option<Validate>,
     pub push: Vec<PushTarget>,
+}
+
+/// A login without a human: one request with the credentials from the keychain, and
+/// optionally an exchange of what it returned for the session token (the broker's flow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    /// The login, then the optional exchange; the last step's capture is the session.
+    pub steps: Vec<RefreshStep>,
+}
+
+/// One request of a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshStep {
+    pub url: Url,
+    pub format: BodyFormat,
+    /// Body fields; values may hold `{username}`, `{password}` (from the keychain) and, in the
+    /// exchange, `{value}` (what the login captured).
+    pub fields: BTreeMap<String, String>,
+    pub capture: RefreshCapture,
+}
+
+/// How a refresh request's body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    #[default]
+    Form,
+    Json,
+}
+
+/// What to take from a refresh answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshCapture {
+    /// `cookie:NAME`: a `Set-Cookie` of the answer.
+    Cookie(String),
+    /// `json:a.b.c`: a string at that path of the JSON body.
+    Json(Vec<String>),
+    /// `redirect-param:NAME`: a query parameter of the `Location` the answer redirects to.
+    RedirectParam(String),
+}
+
+impl RefreshCapture {
+    fn parse(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "capture = {s:?} is not one of \"cookie:NAME\", \"json:PATH.TO.FIELD\", \
+                 \"redirect-param:NAME\""
+            )
+        };
+        let (kind, arg) = s.split_once(':').ok_or_else(bad)?;
+        if arg.is_empty() {
+            return Err(bad());
+        }
+        match kind {
+            "cookie" => Ok(Self::Cookie(arg.to_owned())),
+            "json" => Ok(Self::Json(arg.split('.').map(str::to_owned).collect())),
+            "redirect-param" => Ok(Self::RedirectParam(arg.to_owned())),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl Profile {
@@ -241,9 +303,31 @@ struct RawProfile {
     warn_before: Option<HumanDuration>,
     poll_every: Option<Spanned<HumanDuration>>,
     refresh_before: Option<HumanDuration>,
+    refresh: Option<Spanned<RawRefresh>>,
     validate: Option<Spanned<RawValidate>>,
     #[serde(default)]
     push: Vec<Spanned<RawPush>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRefresh {
+    url: Spanned<String>,
+    #[serde(default)]
+    format: BodyFormat,
+    fields: Option<Spanned<BTreeMap<String, String>>>,
+    capture: Spanned<String>,
+    exchange: Option<Spanned<RawRefreshStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRefreshStep {
+    url: Spanned<String>,
+    #[serde(default)]
+    format: BodyFormat,
+    fields: Option<Spanned<BTreeMap<String, String>>>,
+    capture: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +370,14 @@ struct RawPush {
     // file
     path: Option<Spanned<String>>,
     format: Option<FileFormat>,
+}
+
+/// The `{name}` placeholders in `value`.
+pub fn placeholders(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 /// Default path: `$XDG_CONFIG_HOME/sessionkeeper/config.toml` (platform config dir elsewhere).
@@ -443,6 +535,13 @@ impl Validator<'_> {
             .validate
             .map(|v| self.validate(v, login_url.as_ref()))
             .transpose()?;
+        let is_token = raw.capture == Capture::RedirectParam
+            || (raw.capture == Capture::Manual && cookie_urls.is_empty());
+        let refresh = raw.refresh.map(|r| self.refresh(r, is_token)).transpose()?;
+        // A profile that refreshes itself starts 15 minutes ahead of its tracked expiry.
+        let refresh_before = raw
+            .refresh_before
+            .or_else(|| refresh.as_ref().map(|_| HumanDuration::from_mins(15)));
         let push = raw
             .push
             .into_iter()
@@ -461,9 +560,85 @@ impl Validator<'_> {
             tracked_ttl: raw.tracked_ttl.unwrap_or(HumanDuration::from_mins(60)),
             warn_before: raw.warn_before.unwrap_or(HumanDuration::from_mins(30)),
             poll_every,
-            refresh_before: raw.refresh_before,
+            refresh_before,
+            refresh,
             validate,
             push,
+        })
+    }
+
+    fn refresh(&self, raw: Spanned<RawRefresh>, is_token: bool) -> Result<Refresh, ConfigError> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let login = RawRefreshStep {
+            url: raw.url,
+            format: raw.format,
+            fields: raw.fields,
+            capture: raw.capture,
+        };
+        let mut steps = vec![self.refresh_step(login, false)?];
+        if let Some(exchange) = raw.exchange {
+            steps.push(self.refresh_step(exchange.into_inner(), true)?);
+        }
+        let last = steps.last().map(|s| &s.capture);
+        match last {
+            Some(RefreshCapture::Cookie(_)) if is_token => Err(self.err(
+                span,
+                "this profile's session is a token: capture it with \"json:PATH\" or \
+                 \"redirect-param:NAME\", not a cookie",
+            )),
+            Some(RefreshCapture::Json(_) | RefreshCapture::RedirectParam(_)) if !is_token => {
+                Err(self.err(
+                    span,
+                    "this profile's session is cookies: capture it with \"cookie:NAME\"",
+                ))
+            }
+            _ => Ok(Refresh { steps }),
+        }
+    }
+
+    fn refresh_step(
+        &self,
+        raw: RawRefreshStep,
+        exchange: bool,
+    ) -> Result<RefreshStep, ConfigError> {
+        let url = self.url(&raw.url)?;
+        let capture = RefreshCapture::parse(raw.capture.get_ref())
+            .map_err(|m| self.err(raw.capture.span(), m))?;
+        let allowed: &[&str] = if exchange {
+            &["username", "password", "value"]
+        } else {
+            &["username", "password"]
+        };
+        let (fields, fields_span) = match raw.fields {
+            Some(f) => {
+                let span = f.span();
+                (f.into_inner(), span)
+            }
+            None => (BTreeMap::new(), raw.url.span()),
+        };
+        for value in fields.values() {
+            for placeholder in placeholders(value) {
+                if !allowed.contains(&placeholder) {
+                    return Err(self.err(
+                        fields_span.clone(),
+                        format!(
+                            "unknown placeholder {{{placeholder}}}: the fields may use {}",
+                            allowed
+                                .iter()
+                                .map(|a| format!("{{{a}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(RefreshStep {
+            url,
+            format: raw.format,
+            fields,
+            capture,
         })
     }
 
@@ -968,5 +1143,50 @@ refresh_before = "15m"
     fn missing_file_says_what_to_do() {
         let err = Config::load(Path::new("/nonexistent/sk.toml")).expect_err("missing");
         assert!(err.to_string().contains("--config"), "{err}");
+    }
+
+    fn refresh_error(table: &str) -> String {
+        let text = format!(
+            "[profiles.b]\ncapture = \"redirect-param\"\nredirect_param = \"t\"\n\n[profiles.b.refresh]\n{table}"
+        );
+        Config::parse(&text, Path::new("c.toml"))
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn refresh_is_read_with_its_exchange_and_defaults() {
+        let text = "[profiles.b]\ncapture = \"redirect-param\"\nredirect_param = \"t\"\n\n\
+            [profiles.b.refresh]\nurl = \"https://api.example/login\"\n\
+            fields = { user = \"{username}\", pw = \"{password}\" }\ncapture = \"json:a.b\"\n\n\
+            [profiles.b.refresh.exchange]\nurl = \"https://api.example/x\"\nformat = \"json\"\n\
+            fields = { tok = \"{value}\" }\ncapture = \"json:Success.session_token\"\n";
+        let config = Config::parse(text, Path::new("c.toml")).expect("parses");
+        let b = &config.profiles["b"];
+        let refresh = b.refresh.as_ref().expect("refresh");
+        assert_eq!(refresh.steps.len(), 2);
+        assert_eq!(refresh.steps[0].format, BodyFormat::Form);
+        assert_eq!(
+            refresh.steps[1].capture,
+            RefreshCapture::Json(vec!["Success".into(), "session_token".into()])
+        );
+        assert_eq!(
+            b.refresh_before.map(|d| d.to_string()).as_deref(),
+            Some("15m")
+        );
+    }
+
+    #[test]
+    fn refresh_mistakes_are_located_and_explained() {
+        let e = refresh_error("url = \"https://a.example/\"\ncapture = \"header:X\"\n");
+        assert!(e.contains("c.toml:7") && e.contains("json:PATH"), "{e}");
+        let e = refresh_error(
+            "url = \"https://a.example/\"\nfields = { u = \"{user}\" }\ncapture = \"json:t\"\n",
+        );
+        assert!(e.contains("{user}") && e.contains("{username}"), "{e}");
+        let e = refresh_error("url = \"https://a.example/\"\ncapture = \"cookie:SID\"\n");
+        assert!(e.contains("token"), "{e}");
+        let e = refresh_error("url = \"http://a.example/\"\ncapture = \"json:t\"\n");
+        assert!(e.contains("c.toml:6"), "{e}");
     }
 }

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod overview;
 pub mod paths;
 pub mod push;
+pub mod refresh;
 pub mod schedule;
 pub mod secret;
 pub mod session;

@@ -10,6 +10,9 @@
 //!   HttpOnly `JSESSIONID`; `/api/products` answers 200 for a live session and, for a dead
 //!   one, 401 or a redirect to the login (`on_expired`). Sessions live longer on the server
 //!   than the client's tracked expiry (2–24 h by default, as the seeds observed).
+//! * **Login without a human** at `POST /auth/login` (see `login_api.rs`): username and
+//!   password as a form or JSON → a token (or with `?kind=cookie` a cookie); scripted
+//!   failures with [`Sim::fail_next_logins`] and [`Sim::fail_all_logins`].
 //! * **Token provider** at `/token/login?api_key=…`: a form whose success redirects to
 //!   `/token/callback?apisession=TOKEN` (the broker's flow); the API accepts the token as
 //!   `Authorization: Bearer` or `X-SessionToken`.
@@ -36,6 +39,7 @@
 mod api_gate;
 mod control;
 mod github;
+mod login_api;
 mod provider;
 mod serve;
 mod sso;
@@ -156,6 +160,7 @@ impl Sim {
         let app = axum::Router::new()
             .merge(sso::routes())
             .merge(provider::routes())
+            .merge(login_api::routes())
             .nest("/github", github)
             .nest("/vercel", vercel)
             .nest("/_sim", control::routes())
@@ -185,6 +190,21 @@ impl Sim {
     /// End a session on the server (by its cookie or token value).
     pub fn expire_session(&self, value: &str) -> bool {
         self.lock().expire(value)
+    }
+
+    /// The next `n` logins at `/auth/login` fail (503), then they work again.
+    pub fn fail_next_logins(&self, n: u32) {
+        lock(&self.state).login_failures_left = n;
+    }
+
+    /// Every login at `/auth/login` is refused (401) until turned off.
+    pub fn fail_all_logins(&self, on: bool) {
+        lock(&self.state).logins_always_fail = on;
+    }
+
+    /// How many logins `/auth/login` has received.
+    pub fn logins(&self) -> u32 {
+        lock(&self.state).logins
     }
 
     pub fn set_fault(&self, fault: Fault) {

@@ -174,6 +174,10 @@ pub(crate) struct SimState {
     pub(crate) api_calls: Vec<crate::ApiCall>,
     pub(crate) github: crate::github::GithubState,
     pub(crate) vercel: crate::vercel::VercelState,
+    /// `/auth/login`: failures still to answer, refuse-everything mode, logins received.
+    pub(crate) login_failures_left: u32,
+    pub(crate) logins_always_fail: bool,
+    pub(crate) logins: u32,
 }
 
 impl SimState {
@@ -197,6 +201,9 @@ impl SimState {
             api_faults: Vec::new(),
             api_calls: Vec::new(),
             github: crate::github::GithubState::default(),
+            login_failures_left: 0,
+            logins_always_fail: false,
+            logins: 0,
             vercel: crate::vercel::VercelState {
                 env: HashMap::new(),
                 deployments,

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod push;
+pub(crate) mod refresh;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod status;

@@ -20,6 +20,18 @@ pub(crate) struct Args {
     json: bool,
 }
 
+impl Args {
+    /// Every target of `profile`, for real, as text.
+    pub(crate) fn all(profile: &str) -> Self {
+        Self {
+            profile: profile.to_owned(),
+            to: Vec::new(),
+            dry_run: false,
+            json: false,
+        }
+    }
+}
+
 /// The `--json` document of `push`.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
