@@ -270,10 +270,23 @@ impl Drop for BusMonitor {
 /// pairs each `Notify` call with its `method return` by (sender, serial).
 fn parse_monitor(text: &str) -> Vec<Notification> {
     let mut messages: Vec<(String, Vec<String>)> = Vec::new();
+    // A string argument with line breaks goes on over several output lines.
+    let mut open_string = false;
     for line in text.lines() {
+        if open_string {
+            if let Some(last) = messages.last_mut().and_then(|(_, b)| b.last_mut()) {
+                last.push('\n');
+                last.push_str(line);
+                open_string = !line.ends_with('"');
+            }
+            continue;
+        }
         if line.starts_with(' ') {
+            let trimmed = line.trim();
+            open_string = trimmed.starts_with("string \"")
+                && (trimmed.len() < "string \"\"".len() || !trimmed.ends_with('"'));
             if let Some((_, body)) = messages.last_mut() {
-                body.push(line.trim().to_owned());
+                body.push(trimmed.to_owned());
             }
         } else {
             messages.push((line.to_owned(), Vec::new()));
@@ -371,6 +384,11 @@ method return time=1.1 sender=:1.2 -> destination=:1.16 serial=8 reply_serial=35
 ";
         let n = super::parse_monitor(text);
         assert_eq!(n.len(), 1);
+        let multiline = text.replace("\"Log in again.\"", "\"Log in\nagain.\"");
+        let m = super::parse_monitor(&multiline);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].body, "Log in\nagain.");
+        assert_eq!(m[0].actions.len(), 1);
         assert_eq!(n[0].summary, "MTN: session expired");
         assert_eq!(n[0].id, Some(3));
         assert_eq!(

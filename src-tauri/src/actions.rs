@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser as _;
+use sessionkeeper_core::Checker;
 use sessionkeeper_core::push::{Credentials, Pusher, push_event};
+use sessionkeeper_core::refresh::{TokioSleeper, renew};
 use tauri::AppHandle;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
@@ -57,6 +59,16 @@ fn send(app: &AppHandle, command: Command) {
 
 /// Pushes the stored session of `profile` to all its targets again, and says how it went.
 fn push_again(app: &AppHandle, profile: String) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        push_and_report(&app, &profile, "").await;
+    });
+}
+
+/// Logs `profile` in without a human (core's `renew`: refresh, validate, store), then pushes
+/// and says so; on failure, one notification with Re-authenticate. The watch loop hears the
+/// end either way.
+pub(crate) fn refresh(app: &AppHandle, profile: String) {
     let shared = crate::shared(app);
     let config = Arc::clone(&shared.config);
     let keychain = shared.keychain.clone();
@@ -66,65 +78,117 @@ fn push_again(app: &AppHandle, profile: String) {
         let Some(p) = config.profiles.get(&profile).cloned() else {
             return;
         };
-        let prepared = tokio::task::spawn_blocking({
-            let config = Arc::clone(&config);
-            let p = p.clone();
-            move || {
-                let vault = keychain.vault()?;
-                let session = vault.current_session(&p)?;
-                let credentials = Credentials::for_targets(&config.accounts, &p.push, &vault)?;
-                Ok::<_, sessionkeeper_core::VaultError>((session, credentials))
-            }
-        })
-        .await;
-        let (session, credentials) = match prepared {
-            Ok(Ok(ready)) => ready,
+        tracing::info!(%profile, "refreshing without a human");
+        let vault = match tokio::task::spawn_blocking(move || keychain.vault()).await {
+            Ok(Ok(vault)) => vault,
             Ok(Err(e)) => {
-                notifier::inform(
-                    &app,
-                    &p.id,
-                    format!("{}: not pushed", p.name),
-                    e.to_string(),
-                );
+                refresh_failed(&app, &p, &e.to_string());
                 return;
             }
             Err(e) => {
-                tracing::error!("push task failed: {e}");
+                tracing::error!("refresh task failed: {e}");
                 return;
             }
         };
-        let results = Pusher::new()
-            .push(&config.accounts, &p.push, &session, &credentials, false)
-            .await;
-        for r in &results {
-            if let Some(h) = &history
-                && let Err(e) = h.append(&push_event(&p.id, r))
-            {
-                tracing::warn!("could not write the history: {e}");
+        let renewed = renew(&p, &vault, &Checker::new(), history.as_ref(), &TokioSleeper).await;
+        match renewed {
+            Ok(r) => {
+                tracing::info!(%profile, attempts = r.attempts, "refreshed without a human");
+                send(&app, Command::RefreshFinished(profile.clone(), true));
+                push_and_report(&app, &profile, "refreshed without you; ").await;
             }
+            Err(e) => refresh_failed(&app, &p, &e.to_string()),
         }
-        let ok = results.iter().filter(|r| r.ok).count();
-        let body: Vec<String> = results
-            .iter()
-            .map(|r| match (&r.error, &r.hint) {
-                (None, _) => format!("✓ {}", r.target),
-                (Some(e), Some(h)) => format!("✗ {}: {e} ({h})", r.target),
-                (Some(e), None) => format!("✗ {}: {e}", r.target),
-            })
-            .collect();
-        let summary = if ok == results.len() {
-            format!("{}: pushed to {ok} of {}", p.name, results.len())
-        } else {
-            format!(
-                "{}: push failed for {} of {}",
-                p.name,
-                results.len() - ok,
-                results.len()
-            )
-        };
-        tracing::info!(profile = %p.id, "{summary}");
-        notifier::inform(&app, &p.id, summary, body.join("\n"));
     });
+}
+
+fn refresh_failed(app: &AppHandle, p: &sessionkeeper_core::Profile, why: &str) {
+    tracing::warn!(profile = %p.id, "refresh failed: {why}");
+    send(app, Command::RefreshFinished(p.id.clone(), false));
+    notifier::ask_to_log_in(
+        app,
+        &p.id,
+        format!("{}: refresh failed", p.name),
+        format!("{why}\nRe-authenticate to log in yourself."),
+    );
+}
+
+/// Pushes the stored session of `profile` to all its targets, records each result, and
+/// notifies "pushed to N of N" (with `prefix`) or what failed.
+async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str) {
+    let (config, keychain, history) = {
+        let shared = crate::shared(app);
+        (
+            Arc::clone(&shared.config),
+            shared.keychain.clone(),
+            shared.history.clone(),
+        )
+    };
+    let Some(p) = config.profiles.get(profile).cloned() else {
+        return;
+    };
+    if p.push.is_empty() {
+        notifier::inform(
+            app,
+            &p.id,
+            format!("{}: {prefix}no push targets", p.name),
+            String::new(),
+        );
+        return;
+    }
+    let prepared = tokio::task::spawn_blocking({
+        let config = Arc::clone(&config);
+        let p = p.clone();
+        move || {
+            let vault = keychain.vault()?;
+            let session = vault.current_session(&p)?;
+            let credentials = Credentials::for_targets(&config.accounts, &p.push, &vault)?;
+            Ok::<_, sessionkeeper_core::VaultError>((session, credentials))
+        }
+    })
+    .await;
+    let (session, credentials) = match prepared {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(e)) => {
+            notifier::inform(app, &p.id, format!("{}: not pushed", p.name), e.to_string());
+            return;
+        }
+        Err(e) => {
+            tracing::error!("push task failed: {e}");
+            return;
+        }
+    };
+    let results = Pusher::new()
+        .push(&config.accounts, &p.push, &session, &credentials, false)
+        .await;
+    for r in &results {
+        if let Some(h) = &history
+            && let Err(e) = h.append(&push_event(&p.id, r))
+        {
+            tracing::warn!("could not write the history: {e}");
+        }
+    }
+    let ok = results.iter().filter(|r| r.ok).count();
+    let body: Vec<String> = results
+        .iter()
+        .map(|r| match (&r.error, &r.hint) {
+            (None, _) => format!("✓ {}", r.target),
+            (Some(e), Some(h)) => format!("✗ {}: {e} ({h})", r.target),
+            (Some(e), None) => format!("✗ {}: {e}", r.target),
+        })
+        .collect();
+    let summary = if ok == results.len() {
+        format!("{}: {prefix}pushed to {ok} of {}", p.name, results.len())
+    } else {
+        format!(
+            "{}: {prefix}push failed for {} of {}",
+            p.name,
+            results.len() - ok,
+            results.len()
+        )
+    };
+    tracing::info!(profile = %p.id, "{summary}");
+    notifier::inform(app, &p.id, summary, body.join("\n"));
 }
 
 /// Copies the export of `profile` to the clipboard, and clears it a minute later unless

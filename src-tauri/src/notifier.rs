@@ -41,6 +41,20 @@ pub(crate) fn inform(app: &AppHandle, profile: &str, summary: String, body: Stri
     );
 }
 
+/// A notification that offers Re-authenticate (a refresh without a human failed).
+pub(crate) fn ask_to_log_in(app: &AppHandle, profile: &str, summary: String, body: String) {
+    show(
+        app,
+        NoticeText {
+            profile: profile.to_owned(),
+            summary,
+            body,
+            reauthenticate: true,
+            urgent: true,
+        },
+    );
+}
+
 fn show(app: &AppHandle, text: NoticeText) {
     let app = app.clone();
     let spawned = std::thread::Builder::new()

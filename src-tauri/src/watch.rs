@@ -31,6 +31,8 @@ pub(crate) enum Command {
     CheckNow(String),
     /// Hold back this profile's notices for a while.
     Snooze(String, chrono::Duration),
+    /// A refresh without a human ended (true: a new session is stored).
+    RefreshFinished(String, bool),
 }
 
 /// Where the keychain is, and the vault once it could be opened. The app may start before the
@@ -150,6 +152,9 @@ async fn run(app: AppHandle, setup: Setup, mut commands: UnboundedReceiver<Comma
         for notice in notices {
             notifier::notice(&app, &monitor, &notice);
         }
+        for profile in monitor.refresh_due(Utc::now()) {
+            crate::actions::refresh(&app, profile);
+        }
         drawn = tray::redraw(&app, &monitor, drawn);
 
         let now = Utc::now();
@@ -164,6 +169,7 @@ async fn run(app: AppHandle, setup: Setup, mut commands: UnboundedReceiver<Comma
                 match command {
                     Command::CheckNow(p) => monitor.check_now(&p, now),
                     Command::Snooze(p, d) => monitor.snooze(&p, now + d),
+                    Command::RefreshFinished(p, ok) => monitor.refresh_finished(&p, ok, now),
                 }
             }
         }

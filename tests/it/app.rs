@@ -185,3 +185,141 @@ fn a_broken_config_stops_the_app_with_the_file_line_and_key() {
     assert!(stderr.contains("config.toml:2"), "{stderr}");
     assert!(stderr.contains("tracked_ttl"), "{stderr}");
 }
+
+/// A token profile that refreshes itself at sim's `/auth/login`, with its credentials and a
+/// GitHub token in the keychain, and a live session whose tracked expiry is 10 minutes away
+/// (inside `refresh_before`, outside `warn_before`).
+fn refreshing_profile(sim: &SimHandle, name: &str) -> TestEnv {
+    let u = sim.urls();
+    let env = TestEnv::new(&name.to_lowercase().replace(' ', "-"));
+    env.write_config(&format!(
+        r#"
+[accounts.github]
+kind = "github"
+api_url = "{github}"
+
+[profiles.breeze]
+name = "{name}"
+capture = "redirect-param"
+redirect_param = "apisession"
+login_url = "{token_login}demo-key"
+tracked_ttl = "20m"
+warn_before = "5m"
+refresh_before = "15m"
+poll_every = "10s"
+
+[profiles.breeze.refresh]
+url = "{api}/auth/login"
+format = "json"
+fields = {{ username = "{{username}}", password = "{{password}}" }}
+capture = "json:Success.session_token"
+
+[profiles.breeze.validate]
+url = "{products}"
+token_header = "X-SessionToken"
+timeout = "2s"
+
+[[profiles.breeze.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "BREEZE_SESSION"
+"#,
+        github = u.github_api,
+        token_login = u.token_login,
+        api = u.api_origin,
+        products = u.products,
+    ));
+    let sc = SimConfig::default();
+    for (name, value) in [
+        ("profile:breeze:username", sc.username.as_str()),
+        ("profile:breeze:password", sc.password.as_str()),
+        ("account:github", sc.github_token.as_str()),
+    ] {
+        env.run_stdin(&["secret", "set", name], value)
+            .assert_code(0);
+    }
+    let minted = sim.mint_session(SessionKind::Token, None);
+    let now = chrono::Utc::now();
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let doc = serde_json::json!({"version": 1, "profile": "breeze", "sessionId": null,
+        "capturedAt": time(now), "expiresAt": time(now + chrono::Duration::minutes(10)),
+        "cookies": [], "token": minted.value});
+    env.run_stdin(&["import", "breeze"], &doc.to_string())
+        .assert_code(0);
+    env
+}
+
+#[test]
+fn a_session_is_refreshed_and_pushed_before_its_tracked_expiry_with_no_human() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let name = "Breeze Refresh Test";
+    let env = refreshing_profile(&sim, name);
+    let before = env.run(&["export", "breeze", "--output-only"]).stdout;
+    let bus = BusMonitor::start(env.root.path());
+    let app = App::start(&env, &[]);
+    let done = format!("{name}: refreshed without you; pushed to 1 of 1");
+    app.wait_for("the refresh and push", Duration::from_secs(40), |_| {
+        bus.notifications().iter().any(|n| n.summary == done)
+    });
+    assert_eq!(sim.logins(), 1);
+    let after = env.run(&["export", "breeze", "--output-only"]).stdout;
+    assert_ne!(after, before, "a new session is stored");
+    let pushed = sim
+        .github_secret("repo:acme/circletel", "BREEZE_SESSION")
+        .expect("pushed; the fake opened the sealed box");
+    assert_eq!(pushed, after.trim().as_bytes());
+    // The new session is checked at once and is far from expiry: no more refreshes.
+    app.wait_for(
+        "the check of the new session",
+        Duration::from_secs(20),
+        |a| a.log().matches("status=\"valid\"").count() >= 2,
+    );
+    assert_eq!(sim.logins(), 1, "one refresh");
+    let ours: Vec<_> = bus
+        .notifications()
+        .into_iter()
+        .filter(|n| n.summary.starts_with(name))
+        .map(|n| n.summary)
+        .collect();
+    assert_eq!(ours, vec![done], "no expiry notice");
+}
+
+#[test]
+fn a_refresh_that_always_fails_ends_in_one_notification_offering_re_authenticate() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let name = "Breeze Refresh Fails";
+    let env = refreshing_profile(&sim, name);
+    sim.fail_all_logins(true);
+    let bus = BusMonitor::start(env.root.path());
+    let app = App::start(&env, &[]);
+    let failed = format!("{name}: refresh failed");
+    app.wait_for("the failure notice", Duration::from_secs(40), |_| {
+        bus.notifications().iter().any(|n| n.summary == failed)
+    });
+    // Three attempts (2 s and 4 s apart), then two more checks that try nothing new.
+    assert_eq!(sim.logins(), 3);
+    let checks = app.log().matches("status=\"valid\"").count();
+    app.wait_for("two more checks", Duration::from_secs(30), |a| {
+        a.log().matches("status=\"valid\"").count() >= checks + 2
+    });
+    assert_eq!(
+        sim.logins(),
+        3,
+        "a failed refresh is not retried for the same session"
+    );
+    let notices: Vec<_> = bus
+        .notifications()
+        .into_iter()
+        .filter(|n| n.summary.starts_with(name))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    assert!(
+        notices[0]
+            .actions
+            .contains(&("reauthenticate".to_owned(), "Re-authenticate".to_owned())),
+        "{notices:?}"
+    );
+    assert!(notices[0].body.contains("401"), "{}", notices[0].body);
+}

@@ -55,6 +55,15 @@ pub struct Monitor {
     scheduler: Scheduler,
     views: BTreeMap<String, ProfileView>,
     history: Option<History>,
+    /// Profiles with a refresh under way, and the tracked expiry of sessions whose refresh
+    /// failed (not tried again until a new session arrives).
+    refreshing: BTreeMap<String, RefreshState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshState {
+    InFlight,
+    FailedFor(Option<DateTime<Utc>>),
 }
 
 impl Monitor {
@@ -71,6 +80,7 @@ impl Monitor {
             checker: Arc::new(Checker::new()),
             views,
             history,
+            refreshing: BTreeMap::new(),
         }
     }
 
@@ -100,6 +110,50 @@ impl Monitor {
     /// A new session was stored for `profile`: start its episode over and check it now.
     pub fn session_replaced(&mut self, profile: &str, now: DateTime<Utc>) {
         self.scheduler.session_replaced(profile, now);
+    }
+
+    /// The profiles that can log in without a human and whose tracked expiry is within
+    /// `refresh_before` at `now` (or past it, while the server still accepts the session).
+    /// Each is returned once: it is in flight until [`Monitor::refresh_finished`].
+    pub fn refresh_due(&mut self, now: DateTime<Utc>) -> Vec<String> {
+        let mut due = Vec::new();
+        for (id, profile) in &self.profiles {
+            let (Some(_), Some(before)) = (&profile.refresh, profile.refresh_before) else {
+                continue;
+            };
+            let Some(view) = self.views.get(id) else {
+                continue;
+            };
+            // Only a session known to be alive is refreshed ahead of time; an invalid one is
+            // the human's (or the next refresh attempt after a new session).
+            let alive = matches!(view.status, Some(Status::Valid | Status::Expiring));
+            let near = view
+                .tracked_expires_at
+                .is_some_and(|t| t - now <= before.as_chrono());
+            let blocked = match self.refreshing.get(id) {
+                Some(RefreshState::InFlight) => true,
+                Some(RefreshState::FailedFor(t)) => *t == view.tracked_expires_at,
+                None => false,
+            };
+            if alive && near && !blocked {
+                self.refreshing.insert(id.clone(), RefreshState::InFlight);
+                due.push(id.clone());
+            }
+        }
+        due
+    }
+
+    /// A refresh of `profile` ended: on success its new session is checked at once; on
+    /// failure it is not tried again for the same session.
+    pub fn refresh_finished(&mut self, profile: &str, ok: bool, now: DateTime<Utc>) {
+        if ok {
+            self.refreshing.remove(profile);
+            self.session_replaced(profile, now);
+        } else {
+            let tracked = self.views.get(profile).and_then(|v| v.tracked_expires_at);
+            self.refreshing
+                .insert(profile.to_owned(), RefreshState::FailedFor(tracked));
+        }
     }
 
     /// Hold back notices of `profile` until `until`.

@@ -294,3 +294,84 @@ mod tests {
         assert_eq!(fill("{value}", &c, Some(&Secret::new("v"))), "v");
     }
 }
+
+/// A refreshed session that validated and is stored.
+#[derive(Debug)]
+pub struct Renewed {
+    pub session: Session,
+    pub attempts: u32,
+}
+
+/// Why [`renew`] stored nothing. Never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    #[error("{item} is not set: `sessionkeeper secret set {item}` stores it")]
+    MissingCredential { item: String },
+    #[error(transparent)]
+    Keychain(#[from] crate::VaultError),
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+    #[error("the refreshed session does not validate ({detail}): not stored, not pushed")]
+    DoesNotValidate {
+        status: crate::Status,
+        detail: String,
+    },
+}
+
+/// The whole refresh of `profile`: credentials from `vault`, [`Refresher::refresh`], a check
+/// of the new session, and only if it validates: stored (the previous one kept) and recorded.
+/// Pushing is the caller's next step.
+pub async fn renew(
+    profile: &Profile,
+    vault: &crate::vault::Vault,
+    checker: &crate::Checker,
+    history: Option<&crate::history::History>,
+    sleeper: &impl Sleeper,
+) -> Result<Renewed, RenewError> {
+    use crate::history::Event;
+    use crate::vault::SecretName;
+    let secret = |name: SecretName| -> Result<Secret, RenewError> {
+        let item = name.item();
+        vault
+            .get_secret(&name)?
+            .ok_or(RenewError::MissingCredential { item })
+    };
+    let credentials = LoginCredentials {
+        username: secret(SecretName::Username(profile.id.clone()))?,
+        password: secret(SecretName::Password(profile.id.clone()))?,
+    };
+    let refreshed = Refresher::new()
+        .refresh(profile, &credentials, &RefreshPolicy::default(), sleeper)
+        .await?;
+    let outcome = checker.check(profile, Some(&refreshed.session)).await;
+    let record = |event: &Event| {
+        if let Some(h) = history
+            && let Err(e) = h.append(event)
+        {
+            tracing::warn!("could not write the history: {e}");
+        }
+    };
+    record(&Event::from_check(&outcome));
+    if !matches!(
+        outcome.status,
+        crate::Status::Valid | crate::Status::Expiring
+    ) {
+        return Err(RenewError::DoesNotValidate {
+            status: outcome.status,
+            detail: outcome.detail,
+        });
+    }
+    vault.store_session(&refreshed.session)?;
+    let session = refreshed.session;
+    record(&Event::Captured {
+        profile: profile.id.clone(),
+        at: chrono::Utc::now(),
+        captured_at: session.captured_at,
+        tracked_expires_at: session.expires_at,
+        source: "refresh".to_owned(),
+    });
+    Ok(Renewed {
+        session,
+        attempts: refreshed.attempts,
+    })
+}

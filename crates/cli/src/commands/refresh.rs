@@ -1,15 +1,11 @@
 //! `refresh PROFILE`: log in without a human (the profile's `[refresh]` requests, with the
 //! username and password from the keychain), validate the new session, store it (the previous
-//! one is kept), and push it to every target.
+//! one is kept), and push it to every target. The work is `core::refresh::renew`.
 
-use chrono::Utc;
-use sessionkeeper_core::Status;
-use sessionkeeper_core::history::Event;
-use sessionkeeper_core::refresh::{LoginCredentials, RefreshPolicy, Refresher, TokioSleeper};
-use sessionkeeper_core::vault::SecretName;
+use sessionkeeper_core::Checker;
+use sessionkeeper_core::refresh::{RenewError, TokioSleeper, renew};
 
-use super::validate::check_all;
-use crate::context::{Context, Failure, Outcome, record};
+use crate::context::{Context, Failure, Outcome};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -33,66 +29,32 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         ));
     }
     let vault = ctx.vault()?;
-    let secret = |name: SecretName| {
-        let item = name.item();
-        vault.get_secret(&name)?.ok_or_else(|| {
-            Failure::new(
-                2,
-                format!("{item} is not set: `sessionkeeper secret set {item}` stores it"),
-            )
-        })
-    };
-    let credentials = LoginCredentials {
-        username: secret(SecretName::Username(profile.id.clone()))?,
-        password: secret(SecretName::Password(profile.id.clone()))?,
-    };
-    let refreshed = ctx
+    let history = ctx.history();
+    let renewed = ctx
         .runtime()
-        .block_on(Refresher::new().refresh(
+        .block_on(renew(
             profile,
-            &credentials,
-            &RefreshPolicy::default(),
+            &vault,
+            &Checker::new(),
+            history.as_ref(),
             &TokioSleeper,
         ))
-        .map_err(|e| Failure::new(1, e))?;
-    let session = refreshed.session;
-    let history = ctx.history();
-    let outcome = check_all(
-        ctx,
-        std::slice::from_ref(profile),
-        vec![Some(session.clone())],
-    )
-    .remove(0);
-    record(history.as_ref(), &Event::from_check(&outcome));
-    match outcome.status {
-        Status::Valid | Status::Expiring => {}
-        Status::Invalid | Status::Error => {
-            return Err(Failure::new(
-                outcome.status.exit_code().try_into().unwrap_or(2),
-                format!(
-                    "the refreshed session does not validate ({}): not stored, not pushed",
-                    outcome.detail
-                ),
-            ));
-        }
-    }
-    vault.store_session(&session)?;
-    record(
-        history.as_ref(),
-        &Event::Captured {
-            profile: profile.id.clone(),
-            at: Utc::now(),
-            captured_at: session.captured_at,
-            tracked_expires_at: session.expires_at,
-            source: "refresh".to_owned(),
-        },
-    );
+        .map_err(|e| {
+            let code = match &e {
+                RenewError::MissingCredential { .. } | RenewError::Keychain(_) => 2,
+                RenewError::DoesNotValidate { status, .. } => {
+                    u8::try_from(status.exit_code()).unwrap_or(2)
+                }
+                RenewError::Refresh(_) => 1,
+            };
+            Failure::new(code, e)
+        })?;
     println!(
         "Refreshed {} without a human ({} attempt(s)); it validates and is stored, tracked \
          expiry {}. `sessionkeeper restore {}` brings the previous one back.",
         profile.id,
-        refreshed.attempts,
-        session.expires_at.to_rfc3339(),
+        renewed.attempts,
+        renewed.session.expires_at.to_rfc3339(),
         profile.id
     );
     if args.no_push || profile.push.is_empty() {
