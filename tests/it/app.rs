@@ -322,4 +322,13 @@ fn a_refresh_that_always_fails_ends_in_one_notification_offering_re_authenticate
         "{notices:?}"
     );
     assert!(notices[0].body.contains("401"), "{}", notices[0].body);
+    // And it is in the audit, with its reason.
+    let history =
+        std::fs::read_to_string(env.root.path().join("state/sessionkeeper/history.jsonl"))
+            .expect("history");
+    assert_eq!(
+        history.matches("\"event\":\"refresh_failed\"").count(),
+        1,
+        "{history}"
+    );
 }

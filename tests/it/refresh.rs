@@ -267,3 +267,66 @@ secret = "BREEZE_SESSION"
         !run.stdout.contains(&sim_config.password) && !run.stderr.contains(&sim_config.password)
     );
 }
+
+/// The broker's two steps: the login gives a one-time code, the exchange trades it (as
+/// `{value}`) for the session token.
+#[test]
+fn a_login_with_an_exchange_step_yields_a_token_that_validates() {
+    let sim = SimHandle::start(SimConfig::default());
+    let u = sim.urls();
+    let text = format!(
+        r#"
+[profiles.breeze]
+capture = "redirect-param"
+redirect_param = "apisession"
+
+[profiles.breeze.refresh]
+url = "{api}/auth/login?kind=code"
+fields = {{ username = "{{username}}", password = "{{password}}" }}
+capture = "json:Success.code"
+
+[profiles.breeze.refresh.exchange]
+url = "{api}/auth/exchange"
+format = "json"
+fields = {{ code = "{{value}}" }}
+capture = "json:Success.session_token"
+
+[profiles.breeze.validate]
+url = "{products}"
+token_header = "X-SessionToken"
+timeout = "2s"
+"#,
+        api = u.api_origin,
+        products = u.products,
+    );
+    let config = Config::parse(&text, std::path::Path::new("config.toml")).expect("config");
+    let profile = &config.profiles["breeze"];
+    runtime().block_on(async {
+        let refreshed = Refresher::new()
+            .refresh(
+                profile,
+                &good(),
+                &RefreshPolicy::default(),
+                &FakeClock::default(),
+            )
+            .await
+            .expect("login and exchange");
+        let outcome = Checker::new()
+            .check(profile, Some(&refreshed.session))
+            .await;
+        assert_eq!(outcome.status, Status::Valid, "{}", outcome.detail);
+        // A code is good once: the same exchange again is refused.
+        let again = Refresher::new()
+            .refresh(
+                profile,
+                &credentials("wrong"),
+                &RefreshPolicy {
+                    attempts: 1,
+                    ..RefreshPolicy::default()
+                },
+                &FakeClock::default(),
+            )
+            .await;
+        assert!(again.is_err());
+    });
+}

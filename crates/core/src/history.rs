@@ -43,6 +43,12 @@ pub enum Event {
         profile: String,
         at: DateTime<Utc>,
     },
+    /// A login without a human that produced no stored session (why, never a secret).
+    RefreshFailed {
+        profile: String,
+        at: DateTime<Utc>,
+        reason: String,
+    },
     /// One target of a push (never the value).
     Push {
         profile: String,
@@ -62,6 +68,7 @@ impl Event {
             | Self::Captured { profile, .. }
             | Self::Extended { profile, .. }
             | Self::Restored { profile, .. }
+            | Self::RefreshFailed { profile, .. }
             | Self::Push { profile, .. } => profile,
         }
     }

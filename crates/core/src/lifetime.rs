@@ -99,7 +99,10 @@ fn lives(events: &[Event], profile: &str, now: DateTime<Utc>) -> Vec<Life> {
                     Status::Invalid | Status::Error => {}
                 }
             }
-            Event::Extended { .. } | Event::Restored { .. } | Event::Push { .. } => {}
+            Event::Extended { .. }
+            | Event::Restored { .. }
+            | Event::Push { .. }
+            | Event::RefreshFailed { .. } => {}
         }
     }
     if let Some((start, seen)) = current {

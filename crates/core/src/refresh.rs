@@ -340,10 +340,6 @@ pub async fn renew(
         username: secret(SecretName::Username(profile.id.clone()))?,
         password: secret(SecretName::Password(profile.id.clone()))?,
     };
-    let refreshed = Refresher::new()
-        .refresh(profile, &credentials, &RefreshPolicy::default(), sleeper)
-        .await?;
-    let outcome = checker.check(profile, Some(&refreshed.session)).await;
     let record = |event: &Event| {
         if let Some(h) = history
             && let Err(e) = h.append(event)
@@ -351,15 +347,28 @@ pub async fn renew(
             tracing::warn!("could not write the history: {e}");
         }
     };
+    let failed = |e: RenewError| {
+        record(&Event::RefreshFailed {
+            profile: profile.id.clone(),
+            at: chrono::Utc::now(),
+            reason: e.to_string(),
+        });
+        e
+    };
+    let refreshed = Refresher::new()
+        .refresh(profile, &credentials, &RefreshPolicy::default(), sleeper)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let outcome = checker.check(profile, Some(&refreshed.session)).await;
     record(&Event::from_check(&outcome));
     if !matches!(
         outcome.status,
         crate::Status::Valid | crate::Status::Expiring
     ) {
-        return Err(RenewError::DoesNotValidate {
+        return Err(failed(RenewError::DoesNotValidate {
             status: outcome.status,
             detail: outcome.detail,
-        });
+        }));
     }
     vault.store_session(&refreshed.session)?;
     let session = refreshed.session;

@@ -1,7 +1,8 @@
 //! The provider's login without a human (the seeds' broker API): `POST /auth/login` with
 //! `username` and `password`, as a form or JSON, answers 200 with
 //! `{"Status": 200, "Success": {"session_token": …}}` (a token session), or, with
-//! `?kind=cookie`, sets an HttpOnly `JSESSIONID` cookie. Wrong credentials answer 401. Scripted
+//! `?kind=cookie`, sets an HttpOnly `JSESSIONID` cookie, or, with `?kind=code`, gives a one-time
+//! `code` that `POST /auth/exchange {"code": …}` trades for the token (the broker's two steps). Wrong credentials answer 401. Scripted
 //! failures: [`crate::Sim::fail_next_logins`] (fail N times, then succeed) and
 //! [`crate::Sim::fail_all_logins`].
 
@@ -17,7 +18,9 @@ use crate::state::SessionKind;
 use crate::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route("/auth/login", post(login))
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/exchange", post(exchange))
 }
 
 #[derive(Deserialize)]
@@ -68,6 +71,13 @@ async fn login(
     if credentials.username != s.config.username || credentials.password != s.config.password {
         return refuse(StatusCode::UNAUTHORIZED, "Invalid User Details");
     }
+    if q.kind.as_deref() == Some("code") {
+        // The broker's two steps: the login gives a one-time code, `/auth/exchange` trades it
+        // for the session token.
+        let code = crate::state::random_token(16);
+        s.login_codes.insert(code.clone());
+        return Json(serde_json::json!({"Status": 200, "Success": {"code": code}})).into_response();
+    }
     if q.kind.as_deref() == Some("cookie") {
         let minted = s.mint(SessionKind::Cookie, None);
         return (
@@ -82,6 +92,25 @@ async fn login(
             Json(serde_json::json!({"Status": 200})),
         )
             .into_response();
+    }
+    let minted = s.mint(SessionKind::Token, None);
+    Json(serde_json::json!({"Status": 200, "Success": {"session_token": minted.value}}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Exchange {
+    code: String,
+}
+
+/// Trades a one-time code from `/auth/login?kind=code` for a token session (JSON body).
+async fn exchange(State(state): State<Shared>, request: Request) -> Response {
+    let Some(Json(body)) = Json::<Exchange>::from_request_parts_and_body(request).await else {
+        return refuse(StatusCode::BAD_REQUEST, "code is required");
+    };
+    let mut s = lock(&state);
+    if !s.login_codes.remove(&body.code) {
+        return refuse(StatusCode::UNAUTHORIZED, "unknown or used code");
     }
     let minted = s.mint(SessionKind::Token, None);
     Json(serde_json::json!({"Status": 200, "Success": {"session_token": minted.value}}))

@@ -178,6 +178,8 @@ pub(crate) struct SimState {
     pub(crate) login_failures_left: u32,
     pub(crate) logins_always_fail: bool,
     pub(crate) logins: u32,
+    /// One-time codes from `/auth/login?kind=code`, for `/auth/exchange`.
+    pub(crate) login_codes: std::collections::HashSet<String>,
 }
 
 impl SimState {
@@ -204,6 +206,7 @@ impl SimState {
             login_failures_left: 0,
             logins_always_fail: false,
             logins: 0,
+            login_codes: std::collections::HashSet::new(),
             vercel: crate::vercel::VercelState {
                 env: HashMap::new(),
                 deployments,
