@@ -190,3 +190,86 @@ async fn expiry(sim: &SimHandle) {
         "{notices:?}"
     );
 }
+
+/// Sessions of `mtn` that each lived 30 minutes, in the history: captured, accepted, refused.
+fn thirty_minute_history(
+    dir: &std::path::Path,
+    until: DateTime<Utc>,
+) -> sessionkeeper_core::history::History {
+    use sessionkeeper_core::check::Reason;
+    use sessionkeeper_core::history::{Event, History};
+    let history = History::at(dir);
+    let check = |at, status, reason| Event::Check {
+        profile: "mtn".into(),
+        at,
+        status,
+        reason,
+        http_status: None,
+        tracked_expires_at: None,
+    };
+    for i in 1..=5 {
+        let start = until - Duration::hours(i * 2);
+        for event in [
+            Event::Captured {
+                profile: "mtn".into(),
+                at: start,
+                captured_at: start,
+                tracked_expires_at: start + Duration::hours(1),
+                source: "test".into(),
+            },
+            check(
+                start + Duration::minutes(29),
+                sessionkeeper_core::Status::Valid,
+                Reason::Accepted,
+            ),
+            check(
+                start + Duration::minutes(31),
+                sessionkeeper_core::Status::Invalid,
+                Reason::Rejected,
+            ),
+        ] {
+            history.append(&event).expect("history");
+        }
+    }
+    history
+}
+
+#[test]
+fn the_expiring_notice_comes_before_the_learned_expiry_when_the_tracked_one_is_later() {
+    let sim = SimHandle::start(SimConfig::default());
+    runtime().block_on(learned(&sim));
+}
+
+async fn learned(sim: &SimHandle) {
+    let (config, store) = setup(sim);
+    let start = store
+        .0
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .map(|s| s.captured_at)
+        .expect("session");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = thirty_minute_history(dir.path(), start);
+    // Tracked for an hour, warned 15 minutes before; but sessions here die after ~30 minutes.
+    let mut monitor = Monitor::new(&config, Some(history), start);
+    let first: Vec<Notice> = monitor
+        .tick(start, &store)
+        .await
+        .into_iter()
+        .filter(|n| notice_profile(n) == "mtn")
+        .collect();
+    assert!(first.is_empty(), "{first:?}");
+    let (notices, _, _) = run_for(
+        &mut monitor,
+        &store,
+        start + Duration::seconds(1),
+        Duration::minutes(25),
+    )
+    .await;
+    assert!(
+        matches!(notices.as_slice(), [Notice::Expiring { tracked_expires_at: Some(t), .. }]
+            if *t < start + Duration::minutes(45)),
+        "warned before the learned expiry (~30 min), not the tracked one (60 min): {notices:?}"
+    );
+}

@@ -58,6 +58,8 @@ pub struct Monitor {
     /// Profiles with a refresh under way, and the tracked expiry of sessions whose refresh
     /// failed (not tried again until a new session arrives).
     refreshing: BTreeMap<String, RefreshState>,
+    /// Per profile, the lifetime nine sessions in ten outlive, once the history tells.
+    learned: BTreeMap<String, chrono::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +76,32 @@ impl Monitor {
             .values()
             .map(|p| (p.id.clone(), ProfileView::unchecked(&p.id, &p.name)))
             .collect();
-        Self {
+        let mut monitor = Self {
             scheduler: Scheduler::new(profiles.values(), now),
             profiles,
             checker: Arc::new(Checker::new()),
             views,
             history,
             refreshing: BTreeMap::new(),
+            learned: BTreeMap::new(),
+        };
+        monitor.learn_lifetimes(now);
+        monitor
+    }
+
+    /// Reads the history for what each profile's sessions really live (three ended ones at
+    /// least, as `status` shows them).
+    fn learn_lifetimes(&mut self, now: DateTime<Utc>) {
+        if let Some(history) = &self.history {
+            let events = history.events();
+            self.learned = self
+                .profiles
+                .keys()
+                .filter_map(|id| {
+                    crate::lifetime::estimate(&events, id, now, 3)
+                        .map(|e| (id.clone(), e.suggested_tracked_ttl))
+                })
+                .collect();
         }
     }
 
@@ -110,6 +131,8 @@ impl Monitor {
     /// A new session was stored for `profile`: start its episode over and check it now.
     pub fn session_replaced(&mut self, profile: &str, now: DateTime<Utc>) {
         self.scheduler.session_replaced(profile, now);
+        // The session that ended taught something.
+        self.learn_lifetimes(now);
     }
 
     /// The profiles that can log in without a human and whose tracked expiry is within
@@ -224,6 +247,9 @@ impl Monitor {
         let report = CheckReport {
             status: outcome.status,
             tracked_expires_at: outcome.tracked_expires_at,
+            learned_expires_at: captured_at
+                .zip(self.learned.get(&outcome.profile))
+                .map(|(c, d)| c + *d),
             captured_at,
         };
         let id = outcome.profile.clone();

@@ -33,6 +33,10 @@ pub struct CheckReport {
     pub status: Status,
     /// The session's tracked expiry at the time of the check, when there is a session.
     pub tracked_expires_at: Option<DateTime<Utc>>,
+    /// When sessions of this profile usually die, by what was learned from the history
+    /// (captured_at + the lifetime nine sessions in ten outlive), when enough is known. The
+    /// warning comes before the earlier of this and the tracked expiry.
+    pub learned_expires_at: Option<DateTime<Utc>>,
     /// When the session was captured, when there is one.
     pub captured_at: Option<DateTime<Utc>>,
 }
@@ -265,8 +269,16 @@ impl Scheduler {
                     });
                     tracked = Some(to);
                 }
-                let left = tracked.map(|t| t - now);
-                let in_window = left.is_some_and(|l| l <= p.warn_before);
+                // Warn before the learned expiry too, when it comes first; once it has passed
+                // the session lives on borrowed time: expiring, checked as usual.
+                let learned = report.learned_expires_at;
+                let learned_passed = learned.is_some_and(|l| l <= now);
+                let deadline = match (tracked, learned.filter(|l| *l > now)) {
+                    (Some(t), Some(l)) => Some(t.min(l)),
+                    (t, _) => t,
+                };
+                let left = deadline.map(|t| t - now);
+                let in_window = learned_passed || left.is_some_and(|l| l <= p.warn_before);
                 let episode = if in_window {
                     Episode::Expiring
                 } else {
@@ -283,7 +295,7 @@ impl Scheduler {
                     p.announced = true;
                 }
                 p.next_check = now + interval(p, left);
-                if let Some(n) = announce(profile, p, tracked).filter(|_| !snoozed(p, now)) {
+                if let Some(n) = announce(profile, p, deadline).filter(|_| !snoozed(p, now)) {
                     actions.push(Action::Notify(n));
                 }
                 return actions;
@@ -378,6 +390,7 @@ mod tests {
         CheckReport {
             status,
             tracked_expires_at: Some(tracked),
+            learned_expires_at: None,
             captured_at: Some(tracked - Duration::hours(1)),
         }
     }
@@ -651,5 +664,43 @@ mod tests {
             s.on_check(&id, report(Status::Valid, tracked), t0());
         }
         assert_eq!(s.next_wake(t0()), t0() + Duration::minutes(1));
+    }
+
+    #[test]
+    fn the_warning_comes_before_the_learned_expiry_when_it_is_earlier() {
+        let p = profile("tracked_ttl = \"24h\"\nwarn_before = \"30m\"");
+        let t0 = Utc::now();
+        let mut s = Scheduler::new([&p], t0);
+        s.due(t0);
+        let learned = |at| CheckReport {
+            learned_expires_at: Some(at),
+            ..report(Status::Valid, t0 + Duration::hours(23))
+        };
+        // Learned expiry 2 h away: healthy, checked every poll_every.
+        assert!(
+            s.on_check("mtn", learned(t0 + Duration::hours(2)), t0)
+                .is_empty()
+        );
+        let t1 = t0 + Duration::minutes(90);
+        assert_eq!(
+            s.next_wake(t0),
+            t0 + Duration::minutes(5).min(Duration::minutes(90))
+        );
+        // 20 minutes before the learned expiry: one "expiring", naming that deadline.
+        let actions = s.on_check("mtn", learned(t1 + Duration::minutes(20)), t1);
+        assert_eq!(
+            actions,
+            vec![Action::Notify(Notice::Expiring {
+                profile: "mtn".into(),
+                tracked_expires_at: Some(t1 + Duration::minutes(20)),
+            })]
+        );
+        // Past it, still accepted: still expiring (no second notice), polled as usual.
+        let t2 = t1 + Duration::minutes(30);
+        assert!(
+            s.on_check("mtn", learned(t1 + Duration::minutes(20)), t2)
+                .is_empty()
+        );
+        assert_eq!(s.next_wake(t2), t2 + Duration::minutes(5));
     }
 }
