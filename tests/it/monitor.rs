@@ -273,3 +273,59 @@ async fn learned(sim: &SimHandle) {
         "warned before the learned expiry (~30 min), not the tracked one (60 min): {notices:?}"
     );
 }
+
+/// 50 sessions on sim with lifetimes drawn from a known distribution, each checked until the
+/// server refuses it, as the app does: the lifetime learned from that history lands within
+/// 10 % of the true median of the lifetimes sim drew.
+#[test]
+fn fifty_sim_sessions_teach_their_median_lifetime_within_ten_percent() {
+    use sessionkeeper_core::history::Event;
+    use sessionkeeper_tests::Lifetime;
+    let sim = SimHandle::start(SimConfig {
+        lifetime: Lifetime::Uniform {
+            min: std::time::Duration::from_millis(100),
+            max: std::time::Duration::from_millis(400),
+        },
+        ..SimConfig::default()
+    });
+    let text = sessionkeeper_tests::sim_config(&sim);
+    let config = Config::parse(&text, std::path::Path::new("config.toml")).expect("config");
+    let profile = &config.profiles["mtn"];
+    let checker = sessionkeeper_core::Checker::new();
+    let mut events = Vec::new();
+    let mut true_lifetimes = Vec::new();
+    runtime().block_on(async {
+        for _ in 0..50 {
+            let minted = sim.mint_session(SessionKind::Cookie, None);
+            let captured = Utc::now();
+            true_lifetimes.push(minted.lifetime_ms);
+            let export = cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]);
+            let session = Session::import(&export, profile).expect("import");
+            events.push(Event::Captured {
+                profile: "mtn".into(),
+                at: captured,
+                captured_at: captured,
+                tracked_expires_at: captured + Duration::hours(1),
+                source: "sim".into(),
+            });
+            loop {
+                let outcome = checker.check(profile, Some(&session)).await;
+                events.push(Event::from_check(&outcome));
+                if outcome.status != sessionkeeper_core::Status::Valid {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    });
+    true_lifetimes.sort_unstable();
+    let true_median = (true_lifetimes[24] + true_lifetimes[25]) as f64 / 2.0;
+    let estimate = sessionkeeper_core::lifetime::estimate(&events, "mtn", Utc::now(), 3)
+        .expect("50 ended sessions are enough");
+    assert_eq!(estimate.ended, 50);
+    let learned = estimate.median.num_milliseconds() as f64;
+    assert!(
+        (learned - true_median).abs() <= true_median * 0.10,
+        "learned median {learned} ms vs true median {true_median} ms"
+    );
+}
