@@ -299,3 +299,104 @@ fn status_shows_the_learned_lifetime_once_sessions_have_ended() {
         human.stdout
     );
 }
+
+#[test]
+fn learn_offers_the_learned_tracked_ttl_and_apply_writes_it_keeping_comments() {
+    use chrono::{Duration, Utc};
+    use sessionkeeper_core::check::{Reason, Status};
+    use sessionkeeper_core::history::{Event, History};
+
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-learn");
+    let config = sim_config(&sim).replace(
+        "tracked_ttl = \"60m\"",
+        "# the portal claims an hour\ntracked_ttl = \"60m\"",
+    );
+    env.write_config(&config);
+
+    let too_early = env.run(&["learn", "mtn"]);
+    too_early.assert_code(1);
+    assert!(
+        too_early.stderr.contains("0 session(s) seen to end"),
+        "{}",
+        too_early.stderr
+    );
+
+    // Ten sessions that lived 3 h … 12 h: seen accepted 5 min before the end, refused 5 min after.
+    let history = History::at(&env.root.path().join("state/sessionkeeper"));
+    let check = |at, status, reason| Event::Check {
+        profile: "mtn".into(),
+        at,
+        status,
+        reason,
+        http_status: None,
+        tracked_expires_at: None,
+    };
+    let mut start = Utc::now() - Duration::days(30);
+    for hours in 3..=12 {
+        let life = Duration::hours(hours);
+        for event in [
+            Event::Captured {
+                profile: "mtn".into(),
+                at: start,
+                captured_at: start,
+                tracked_expires_at: start + Duration::hours(1),
+                source: "import".into(),
+            },
+            check(
+                start + life - Duration::minutes(5),
+                Status::Valid,
+                Reason::Accepted,
+            ),
+            check(
+                start + life + Duration::minutes(5),
+                Status::Invalid,
+                Reason::Rejected,
+            ),
+        ] {
+            history.append(&event).expect("history");
+        }
+        start += Duration::days(1);
+    }
+
+    let offer = env.run(&["learn", "mtn", "--json"]);
+    offer.assert_code(0);
+    let json = offer.json();
+    assert_eq!(json["learnedLifetime"]["ended"], 10, "{json}");
+    assert_eq!(json["learnedLifetime"]["medianSecs"], 7 * 3600, "{json}");
+    assert_eq!(json["suggestedTrackedTtl"], "3h", "{json}");
+    assert_eq!(json["applied"], false, "{json}");
+    assert_eq!(
+        std::fs::read_to_string(env.config_path()).expect("config"),
+        config
+    );
+    let human = env.run(&["status"]);
+    assert!(
+        human.stdout.contains("`sessionkeeper learn mtn --apply`"),
+        "{}",
+        human.stdout
+    );
+
+    env.run(&["learn", "mtn", "--apply"]).assert_code(0);
+    let after = std::fs::read_to_string(env.config_path()).expect("config");
+    assert!(
+        after.contains("# the portal claims an hour\ntracked_ttl = \"3h\""),
+        "{after}"
+    );
+    assert_eq!(
+        after.replacen("\"3h\"", "\"60m\"", 1),
+        config,
+        "only that value changed"
+    );
+    let status = env.run(&["status", "--json"]).json();
+    let mtn = status["profiles"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["profile"] == "mtn"))
+        .cloned()
+        .expect("mtn");
+    assert_eq!(mtn["trackedTtlSecs"], 3 * 3600, "{mtn}");
+    assert!(
+        env.run(&["learn", "mtn"]).stdout.contains("already \"3h\""),
+        "a second --apply has nothing left to do"
+    );
+}

@@ -48,6 +48,8 @@ enum Command {
     Push(commands::push::Args),
     /// Log in without a human (where the profile has [refresh]), validate, store and push.
     Refresh(commands::refresh::Args),
+    /// How long sessions really live (from the history); --apply sets tracked_ttl from it.
+    Learn(commands::learn::Args),
     /// CI mode: validate; open one labelled GitHub issue on expiry, close it on recovery.
     Check(commands::check::Args),
     /// Store or inspect tokens and passwords in the OS keychain.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Extend(args) => commands::session::extend(&ctx, &args),
         Command::Push(args) => commands::push::run(&ctx, &args),
         Command::Refresh(args) => commands::refresh::run(&ctx, &args),
+        Command::Learn(args) => commands::learn::run(&ctx, &args),
         Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd),
     };

@@ -380,6 +380,24 @@ pub fn placeholders(value: &str) -> impl Iterator<Item = &str> {
         .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
+/// Replace `path` atomically (temp file beside it, then rename), keeping its permissions.
+fn write_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let permissions = std::fs::metadata(path)?.permissions();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sk-config-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.as_file().set_permissions(permissions)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Default path: `$XDG_CONFIG_HOME/sessionkeeper/config.toml` (platform config dir elsewhere).
 pub fn default_path() -> Option<PathBuf> {
     crate::paths::config_dir().map(|d| d.join("config.toml"))
@@ -406,6 +424,43 @@ impl Config {
             ConfigError::at(path, text, e.span(), e.message().trim_end().to_owned())
         })?;
         Validator { path, text }.config(raw)
+    }
+
+    /// Set `profiles.<id>.tracked_ttl` in the file at `path`, keeping its comments and layout
+    /// (the learned-lifetime offer). The edited text must still load, or nothing is written;
+    /// the file is replaced atomically with its permissions kept.
+    pub fn set_tracked_ttl(path: &Path, id: &str, ttl: HumanDuration) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::whole_file(path, format!("cannot read the file: {e}")))?;
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            ConfigError::at(path, &text, e.span(), e.message().trim_end().to_owned())
+        })?;
+        let profile = doc
+            .get_mut("profiles")
+            .and_then(|p| p.get_mut(id))
+            .and_then(toml_edit::Item::as_table_like_mut)
+            .ok_or_else(|| {
+                ConfigError::whole_file(path, format!("no [profiles.{id}] table in the file"))
+            })?;
+        let mut value = toml_edit::Value::from(ttl.to_string());
+        match profile
+            .get_mut("tracked_ttl")
+            .and_then(toml_edit::Item::as_value_mut)
+        {
+            // In place: the key keeps its comment lines, the value its trailing `# comment`.
+            Some(old) => {
+                *value.decor_mut() = old.decor().clone();
+                *old = value;
+            }
+            None => {
+                profile.insert("tracked_ttl", toml_edit::Item::Value(value));
+            }
+        }
+        let edited = doc.to_string();
+        let config = Self::parse(&edited, path)?;
+        write_keeping_permissions(path, edited.as_bytes())
+            .map_err(|e| ConfigError::whole_file(path, format!("cannot write the file: {e}")))?;
+        Ok(config)
     }
 
     pub fn profile(&self, id: &str) -> Result<&Profile, crate::Error> {
@@ -1188,5 +1243,33 @@ refresh_before = "15m"
         assert!(e.contains("token"), "{e}");
         let e = refresh_error("url = \"http://a.example/\"\ncapture = \"json:t\"\n");
         assert!(e.contains("c.toml:6"), "{e}");
+    }
+
+    #[test]
+    fn tracked_ttl_is_set_in_place_keeping_comments_and_refused_for_an_unknown_profile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        let text = GOOD.replace(
+            "tracked_ttl = \"60m\"",
+            "# the portal says 60 minutes\ntracked_ttl = \"60m\"   # conservative",
+        );
+        std::fs::write(&path, &text).expect("write");
+        let four_hours: HumanDuration = "4h".parse().expect("duration");
+        let config = Config::set_tracked_ttl(&path, "mtn", four_hours).expect("set");
+        assert_eq!(config.profiles["mtn"].tracked_ttl, four_hours);
+        let after = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            after.contains("# the portal says 60 minutes\ntracked_ttl = \"4h\"   # conservative"),
+            "{after}"
+        );
+        assert_eq!(
+            after.replace("\"4h\"", "\"60m\""),
+            text,
+            "nothing else changed"
+        );
+
+        let e = Config::set_tracked_ttl(&path, "nope", four_hours).expect_err("unknown profile");
+        assert!(e.to_string().contains("[profiles.nope]"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), after);
     }
 }

@@ -27,6 +27,17 @@ impl HumanDuration {
     pub fn as_chrono(self) -> chrono::Duration {
         chrono::Duration::from_std(self.0).unwrap_or(chrono::Duration::MAX)
     }
+
+    /// `d` rounded down to what people write in a config: whole hours from 2 h ("4h"), whole
+    /// minutes below ("50m"), never less than a minute.
+    pub fn whole_hours_or_minutes(d: chrono::Duration) -> Self {
+        let hours = u64::try_from(d.num_hours()).unwrap_or(0);
+        if hours >= 2 {
+            Self::from_secs(hours * 3600)
+        } else {
+            Self::from_mins(u64::try_from(d.num_minutes()).unwrap_or(0).max(1))
+        }
+    }
 }
 
 /// Why a duration did not parse.

@@ -11,6 +11,9 @@ use serde::Serialize;
 use crate::check::{Reason, Status};
 use crate::history::Event;
 
+/// Sessions that must have been seen to end before an estimate is shown or acted on.
+pub const MIN_ENDED_SESSIONS: usize = 3;
+
 /// What the history says about a profile's session lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

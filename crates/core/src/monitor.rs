@@ -98,7 +98,7 @@ impl Monitor {
                 .profiles
                 .keys()
                 .filter_map(|id| {
-                    crate::lifetime::estimate(&events, id, now, 3)
+                    crate::lifetime::estimate(&events, id, now, crate::lifetime::MIN_ENDED_SESSIONS)
                         .map(|e| (id.clone(), e.suggested_tracked_ttl))
                 })
                 .collect();

@@ -2,9 +2,10 @@
 //! making any network request (that is `validate`).
 
 use chrono::{DateTime, Utc};
+use sessionkeeper_core::duration::HumanDuration;
 use sessionkeeper_core::duration::format_span;
 use sessionkeeper_core::history::{Event, History, last_checks, last_pushes};
-use sessionkeeper_core::lifetime::{self, LifetimeEstimate};
+use sessionkeeper_core::lifetime::{self, LifetimeEstimate, MIN_ENDED_SESSIONS};
 use sessionkeeper_core::vault::Slot;
 use sessionkeeper_core::{Status, check::Reason};
 
@@ -39,9 +40,6 @@ struct ProfileStatus {
     /// The last push to each target (from the history; never the value).
     last_pushes: Vec<PushSummary>,
 }
-
-/// Sessions that must have ended before a learned lifetime is shown.
-const MIN_ENDED_SESSIONS: usize = 3;
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,12 +155,13 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         if let Some(l) = &r.learned_lifetime {
             println!(
                 "           sessions really live {} (median of {} ended, {} alive); tracked_ttl = \"{}\" \
-                 would be outlived by 9 in 10 (now {})",
+                 would be outlived by 9 in 10 (now {}; `sessionkeeper learn {} --apply` sets it)",
                 format_span(l.median),
                 l.ended,
                 l.still_alive,
-                whole_hours_or_minutes(l.suggested_tracked_ttl),
+                HumanDuration::whole_hours_or_minutes(l.suggested_tracked_ttl),
                 format_span(chrono::Duration::seconds(r.tracked_ttl_secs)),
+                r.profile,
             );
         }
         for p in &r.last_pushes {
@@ -176,13 +175,4 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         }
     }
     Ok(0)
-}
-
-/// A config-ready duration, rounded down to what people write ("4h", "50m").
-fn whole_hours_or_minutes(d: chrono::Duration) -> String {
-    if d.num_hours() >= 2 {
-        format!("{}h", d.num_hours())
-    } else {
-        format!("{}m", d.num_minutes().max(1))
-    }
 }
