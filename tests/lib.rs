@@ -19,6 +19,7 @@ pub fn cli_binary() -> PathBuf {
 }
 
 pub mod desktop;
+pub mod webdriver;
 
 /// A workspace binary next to this test binary. A missing binary fails the test.
 pub fn sibling_binary(name: &str) -> PathBuf {

@@ -24,6 +24,7 @@ pub(crate) fn menu(app: &AppHandle, id: &str) {
     match action {
         "validate" => send(app, Command::CheckNow(profile.to_owned())),
         "reauth" => login::open(app, profile),
+        "dashboard" => crate::dashboard::open(app, None),
         "push" => push_again(app, profile.to_owned()),
         "copy" => copy_export(app, profile.to_owned()),
         "autostart" => {
@@ -41,6 +42,9 @@ pub(crate) fn second_launch(app: &AppHandle, argv: &[String]) {
             login: Some(profile),
             ..
         }) => login::open(app, &profile),
+        Ok(Args {
+            dashboard: true, ..
+        }) => crate::dashboard::open(app, None),
         Ok(_) => notifier::inform(
             app,
             "",
@@ -115,7 +119,7 @@ fn refresh_failed(app: &AppHandle, p: &sessionkeeper_core::Profile, why: &str) {
 
 /// Pushes the stored session of `profile` to all its targets, records each result, and
 /// notifies "pushed to N of N" (with `prefix`) or what failed.
-async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str) {
+pub(crate) async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str) {
     let (config, keychain, history) = {
         let shared = crate::shared(app);
         (

@@ -1,4 +1,4 @@
-//! The app's command line: `--demo`, `--login PROFILE`, `--config FILE`.
+//! The app's command line: `--demo`, `--dashboard`, `--login PROFILE`, `--config FILE`.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,9 @@ pub struct Args {
     /// it and this process exits.
     #[arg(long, value_name = "PROFILE")]
     pub login: Option<String>,
+    /// Open the dashboard window at start (as "Open dashboard" in the tray menu does).
+    #[arg(long)]
+    pub dashboard: bool,
     /// The config file [default: the platform config dir's sessionkeeper/config.toml].
     #[arg(long, env = "SESSIONKEEPER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

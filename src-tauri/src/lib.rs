@@ -8,6 +8,7 @@
 
 mod actions;
 mod args;
+mod dashboard;
 mod demo;
 mod logging;
 mod login;
@@ -17,7 +18,7 @@ mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser as _;
 use sessionkeeper_core::Config;
@@ -33,6 +34,9 @@ pub(crate) struct Shared {
     pub keychain: watch::Keychain,
     pub history: Option<History>,
     pub commands: tokio::sync::mpsc::UnboundedSender<watch::Command>,
+    /// What the watch loop knows of every profile, for the dashboard.
+    pub views: Arc<Mutex<Vec<sessionkeeper_core::overview::ProfileView>>>,
+    pub demo: bool,
 }
 
 /// Parses the arguments, starts the app and runs it until Quit.
@@ -64,8 +68,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
         keychain: setup.keychain.clone(),
         history: setup.history.clone(),
         commands: tx,
+        views: Arc::default(),
+        demo: args.demo,
     };
     let login_at_start = args.login.clone();
+    let dashboard_at_start = args.dashboard;
 
     let app = tauri::Builder::default()
         // First, so that a second launch is stopped before anything else starts.
@@ -78,6 +85,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
         ))
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(shared)
+        .invoke_handler(tauri::generate_handler![
+            dashboard::dashboard_state,
+            dashboard::validate_now,
+            dashboard::reauthenticate,
+            dashboard::push_again,
+            dashboard::copy_export,
+            dashboard::paste_session,
+        ])
         .setup(move |app| {
             logging::to_file(app.path().app_log_dir().ok());
             tray::build(app.handle())?;
@@ -89,6 +104,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 "tray ready"
             );
             watch::spawn(app.handle().clone(), setup, rx);
+            if dashboard_at_start {
+                dashboard::open(app.handle(), None);
+            }
             if let Some(profile) = &login_at_start {
                 login::open(app.handle(), profile);
             }

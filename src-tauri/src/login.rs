@@ -1,24 +1,51 @@
-//! The login window of a profile (`login-<profile>`): a webview on the profile's `login_url`,
-//! incognito, with no IPC (it is in no capability). A second request focuses the open window.
-//! Capture, pre-fill and completion detection come with the embedded-login work.
+//! The login window of a profile (`login-<profile>`): a webview on the profile's `login_url`
+//! where the human solves the captcha; the app does the rest. It is incognito (no cookie file
+//! on disk) and in no capability (no IPC). The form is pre-filled from the keychain, on the
+//! login origin only. A background task watches for the completed login (`done_when`, polled
+//! from the window's URL and cookie jar; a `redirect-param` token is taken from the redirect
+//! in `on_navigation`, which stops it), captures the cookies (HttpOnly included) or the token,
+//! has core validate and store them, closes the window and pushes. Closing the window cancels.
+//! The window's title says what is expected and what is happening (the app's own text, never
+//! injected into the page).
 
-use tauri::{AppHandle, Manager as _, WebviewUrl, WebviewWindowBuilder};
+use std::hash::{Hash as _, Hasher as _};
+use std::time::Duration;
 
-/// Opens (or focuses) the login window of `profile`.
+use sessionkeeper_core::capture::{self, AcceptError};
+use sessionkeeper_core::config::Capture;
+use sessionkeeper_core::secret::Secret;
+use sessionkeeper_core::session::{Cookie, SameSite, Session};
+use sessionkeeper_core::vault::SecretName;
+use sessionkeeper_core::{Checker, Profile};
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Manager as _, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tokio::sync::mpsc;
+
+use crate::watch::Command;
+
+/// How often the window's URL and cookies are looked at while a login is under way.
+const POLL: Duration = Duration::from_millis(300);
+/// How long to wait before validating again when the server could not tell.
+const RETRY_UNSURE: Duration = Duration::from_secs(5);
+/// Set to `off` to let WebDriver drive the login window (automation needs a persistent WebKit
+/// context). Cookies then land in WebKit's plaintext cookie file: for e2e tests only.
+pub(crate) const INCOGNITO_ENV: &str = "SESSIONKEEPER_LOGIN_INCOGNITO";
+
+pub(crate) fn label(profile: &str) -> String {
+    format!("login-{profile}")
+}
+
+/// Opens (or focuses) the login window of `profile`. Returns at once: the keychain is read
+/// and the window built on Tauri's runtime, never inside a menu or notification handler.
 pub(crate) fn open(app: &AppHandle, profile: &str) {
+    if focus(app, profile) {
+        return;
+    }
     let shared = crate::shared(app);
-    let Some(p) = shared.config.profiles.get(profile) else {
+    let Some(p) = shared.config.profiles.get(profile).cloned() else {
         tracing::warn!("no profile {profile:?} to log in to");
         return;
     };
-    let label = format!("login-{profile}");
-    if let Some(window) = app.get_webview_window(&label) {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-        tracing::info!(%profile, "login window focused");
-        return;
-    }
     let Some(url) = p.login_url.clone() else {
         crate::notifier::inform(
             app,
@@ -28,15 +55,298 @@ pub(crate) fn open(app: &AppHandle, profile: &str) {
         );
         return;
     };
-    let title = format!("Log in — {}", p.name);
-    let built = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
-        .title(&title)
+    if p.capture == Capture::Manual {
+        crate::dashboard::open(app, Some(profile));
+        return;
+    }
+    let keychain = shared.keychain.clone();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let prefill = match p.prefill.clone() {
+            Some(prefill) => {
+                let id = p.id.clone();
+                let login_url = url.clone();
+                tokio::task::spawn_blocking(move || {
+                    let vault = keychain.vault().ok()?;
+                    let get = |name| vault.get_secret(&name).ok().flatten();
+                    let username = get(SecretName::Username(id.clone()));
+                    let password = get(SecretName::Password(id));
+                    capture::prefill_script(
+                        &login_url,
+                        &prefill,
+                        username.as_ref(),
+                        password.as_ref(),
+                    )
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+            None => None,
+        };
+        build(&app, p, url, prefill);
+    });
+}
+
+/// Brings the open login window of `profile` forward; false when there is none.
+fn focus(app: &AppHandle, profile: &str) -> bool {
+    let Some(window) = app.get_webview_window(&label(profile)) else {
+        return false;
+    };
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
+    tracing::info!(%profile, "login window focused");
+    true
+}
+
+fn incognito() -> bool {
+    std::env::var(INCOGNITO_ENV).map_or(true, |v| v != "off")
+}
+
+fn build(app: &AppHandle, p: Profile, url: Url, prefill: Option<Secret>) {
+    if focus(app, &p.id) {
+        return;
+    }
+    let incognito = incognito();
+    if !incognito {
+        tracing::warn!(
+            profile = %p.id,
+            "{INCOGNITO_ENV}=off: the login window keeps cookies in WebKit's cookie file"
+        );
+    }
+    let (redirects, redirected) = mpsc::unbounded_channel::<Secret>();
+    let nav_profile = p.clone();
+    let built = WebviewWindowBuilder::new(app, label(&p.id), WebviewUrl::External(url))
+        .title(title(
+            &p,
+            "sign in; Session Keeper captures the session when you are in",
+        ))
         .inner_size(960.0, 760.0)
-        .incognito(true)
+        .incognito(incognito)
         .focused(true)
+        // Main thread, for every navigation and redirect (iframes too): stay cheap.
+        .on_navigation(
+            move |url| match capture::token_in_redirect(&nav_profile, url) {
+                Some(token) => {
+                    let _ = redirects.send(token);
+                    false // the callback page never loads with the token in its URL
+                }
+                None => true,
+            },
+        )
+        .on_page_load(move |window, payload| {
+            if payload.event() == PageLoadEvent::Finished
+                && let Some(script) = &prefill
+            {
+                // The script checks the origin and the frame itself, in the page.
+                let _ = window.eval(script.expose());
+            }
+        })
         .build();
     match built {
-        Ok(_) => tracing::info!(%profile, "login window opened: {title}"),
-        Err(e) => tracing::warn!(%profile, "cannot open the login window: {e}"),
+        Ok(window) => {
+            tracing::info!(profile = %p.id, "login window opened");
+            let app = app.clone();
+            tauri::async_runtime::spawn(watch_login(app, window, p, redirected));
+        }
+        Err(e) => tracing::warn!(profile = %p.id, "cannot open the login window: {e}"),
+    }
+}
+
+fn title(p: &Profile, what: &str) -> String {
+    format!("Log in — {}: {what}", p.name)
+}
+
+/// Watches one login window until the session is captured and stored, or the window closes.
+async fn watch_login(
+    app: AppHandle,
+    window: WebviewWindow,
+    p: Profile,
+    mut redirected: mpsc::UnboundedReceiver<Secret>,
+) {
+    let checker = Checker::new();
+    // The jar that was refused (a fingerprint of its values), so it is not sent again and again.
+    let mut refused: Option<u64> = None;
+    loop {
+        let session = tokio::select! {
+            token = redirected.recv() => {
+                // None: the navigation handler is gone, so is the window.
+                let Some(token) = token else {
+                    tracing::info!(profile = %p.id, "login window closed: nothing captured");
+                    return;
+                };
+                Some(Session::captured(&p, Vec::new(), Some(token)))
+            }
+            () = tokio::time::sleep(POLL) => {
+                if app.get_webview_window(window.label()).is_none() {
+                    tracing::info!(profile = %p.id, "login window closed: nothing captured");
+                    return;
+                }
+                if p.capture == Capture::Cookies {
+                    let jar = read_jar(&window, &p).await;
+                    match jar {
+                        Some(cookies) if refused != Some(fingerprint(&cookies)) => {
+                            Some(Session::captured(&p, cookies, None))
+                        }
+                        _ => None,
+                    }
+                } else {
+                    None
+                }
+            }
+        };
+        let Some(session) = session else { continue };
+        let _ = window.set_title(&title(&p, "signed in; validating the session…"));
+        tracing::info!(profile = %p.id, cookies = session.cookies.len(), "login complete: validating");
+        match store(&app, &p, session.clone(), &checker).await {
+            Ok(()) => {
+                let _ = window.close();
+                let _ = crate::shared(&app)
+                    .commands
+                    .send(Command::Captured(p.id.clone()));
+                crate::actions::push_and_report(&app, &p.id, "logged in; ").await;
+                return;
+            }
+            Err(AcceptError::Refused { detail }) => {
+                tracing::warn!(profile = %p.id, "captured session refused: {detail}");
+                refused = Some(fingerprint(&session.cookies));
+                let _ = window.set_title(&title(
+                    &p,
+                    &format!("the server refused this session ({detail}); sign in again"),
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(profile = %p.id, "captured session not stored: {e}");
+                let _ = window.set_title(&title(&p, &format!("{e}; retrying")));
+                if let AcceptError::Keychain(_) = &e {
+                    crate::notifier::inform(
+                        &app,
+                        &p.id,
+                        format!("{}: the session could not be stored", p.name),
+                        e.to_string(),
+                    );
+                }
+                tokio::time::sleep(RETRY_UNSURE).await;
+                if let Some(token) = session.token {
+                    // A token is seen once, in the redirect: keep trying with it.
+                    let _ = retry_token(&app, &p, token, &checker, &window).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A captured token whose validation could not tell: tried again until it is stored, refused
+/// or the window is closed (the token lives only here; losing it would lose the login).
+async fn retry_token(
+    app: &AppHandle,
+    p: &Profile,
+    token: Secret,
+    checker: &Checker,
+    window: &WebviewWindow,
+) -> Result<(), AcceptError> {
+    loop {
+        let session = Session::captured(p, Vec::new(), Some(token.clone()));
+        match store(app, p, session, checker).await {
+            Ok(()) => {
+                let _ = window.close();
+                let _ = crate::shared(app)
+                    .commands
+                    .send(Command::Captured(p.id.clone()));
+                crate::actions::push_and_report(app, &p.id, "logged in; ").await;
+                return Ok(());
+            }
+            Err(e @ AcceptError::Refused { .. }) => {
+                let _ = window.set_title(&title(p, &format!("{e}; sign in again")));
+                return Err(e);
+            }
+            Err(e) => {
+                if app.get_webview_window(window.label()).is_none() {
+                    return Err(e);
+                }
+                let _ = window.set_title(&title(p, &format!("{e}; retrying")));
+                tokio::time::sleep(RETRY_UNSURE).await;
+            }
+        }
+    }
+}
+
+/// Validates and stores a captured session (core's `accept`), off the async threads.
+async fn store(
+    app: &AppHandle,
+    p: &Profile,
+    session: Session,
+    checker: &Checker,
+) -> Result<(), AcceptError> {
+    let shared = crate::shared(app);
+    let keychain = shared.keychain.clone();
+    let history = shared.history.clone();
+    let vault = tokio::task::spawn_blocking(move || keychain.vault())
+        .await
+        .map_err(|e| AcceptError::CannotTell {
+            detail: e.to_string(),
+        })??;
+    capture::accept(p, session, &vault, checker, history.as_ref(), "login").await?;
+    Ok(())
+}
+
+/// The session's cookies once the login is complete by `done_when`, or `None` while it is not
+/// (or the window went away). Read on a blocking thread: the getters wait for the event loop.
+async fn read_jar(window: &WebviewWindow, p: &Profile) -> Option<Vec<Cookie>> {
+    let window = window.clone();
+    let p = p.clone();
+    tokio::task::spawn_blocking(move || {
+        let url = window.url().ok()?;
+        let mut jars = Vec::new();
+        for cookie_url in &p.cookie_urls {
+            // The getter panics instead of failing if the webview is gone (tauri-runtime-wry
+            // unwraps a closed channel): a window closed at this moment is "not done".
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                window.cookies_for_url(cookie_url.clone())
+            }));
+            let cookies = read.ok()?.ok()?;
+            jars.push(cookies.iter().map(|c| to_cookie(c, cookie_url)).collect());
+        }
+        let cookies = capture::session_cookies(jars);
+        let names: Vec<&str> = cookies.iter().map(|c| c.name.as_str()).collect();
+        capture::is_done(&p, &url, &names).then_some(cookies)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Tells one jar from another without keeping a copy of the values.
+fn fingerprint(cookies: &[Cookie]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for c in cookies {
+        c.name.hash(&mut hasher);
+        c.value.expose().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// WebKit's cookie (the `cookie` crate's) as the session keeps it.
+fn to_cookie(c: &tauri::webview::Cookie<'static>, read_for: &Url) -> Cookie {
+    use tauri::webview::cookie::SameSite as S;
+    #[allow(clippy::cast_precision_loss)] // Unix seconds fit an f64 exactly for millennia
+    let expires = c
+        .expires_datetime()
+        .map_or(-1.0, |t| t.unix_timestamp() as f64);
+    Cookie {
+        name: c.name().to_owned(),
+        value: Secret::new(c.value()),
+        domain: capture::cookie_domain(c.domain(), read_for),
+        path: c.path().unwrap_or("/").to_owned(),
+        expires,
+        http_only: c.http_only().unwrap_or(false),
+        secure: c.secure().unwrap_or(false),
+        same_site: match c.same_site() {
+            Some(S::Strict) => SameSite::Strict,
+            Some(S::None) => SameSite::None,
+            _ => SameSite::Lax,
+        },
     }
 }

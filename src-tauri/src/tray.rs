@@ -1,6 +1,6 @@
 //! The tray icon and its menu, drawn from core's [`ProfileView`]s: the icon's colour is the
 //! worst status; each profile has a submenu (its status and time left in the title; Validate
-//! now, Re-authenticate, Push again, Copy export); then Start at login and Quit. Linux trays
+//! now, Re-authenticate, Push again, Copy export); then Open dashboard, Start at login and Quit. Linux trays
 //! deliver no click events, so everything is in the menu.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,6 +154,13 @@ fn menu(app: &AppHandle, drawing: &Drawing) -> tauri::Result<Menu<Wry>> {
         menu.append(&submenu)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "dashboard",
+        "Open dashboard…",
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&CheckMenuItem::with_id(
         app,
         "autostart",

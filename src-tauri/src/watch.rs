@@ -24,7 +24,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How long opening the keychain may take before the loop goes on without it.
 const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the loop is asked to do by the menu, notifications and (later) the login window.
+/// What the loop is asked to do by the menu, notifications, the dashboard and the login window.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// "Validate now".
@@ -33,6 +33,8 @@ pub(crate) enum Command {
     Snooze(String, chrono::Duration),
     /// A refresh without a human ended (true: a new session is stored).
     RefreshFinished(String, bool),
+    /// The login window captured a session, and it is stored.
+    Captured(String),
 }
 
 /// Where the keychain is, and the vault once it could be opened. The app may start before the
@@ -156,6 +158,7 @@ async fn run(app: AppHandle, setup: Setup, mut commands: UnboundedReceiver<Comma
             crate::actions::refresh(&app, profile);
         }
         drawn = tray::redraw(&app, &monitor, drawn);
+        publish(&app, &monitor);
 
         let now = Utc::now();
         let until_due = (monitor.next_wake(now) - now)
@@ -170,8 +173,18 @@ async fn run(app: AppHandle, setup: Setup, mut commands: UnboundedReceiver<Comma
                     Command::CheckNow(p) => monitor.check_now(&p, now),
                     Command::Snooze(p, d) => monitor.snooze(&p, now + d),
                     Command::RefreshFinished(p, ok) => monitor.refresh_finished(&p, ok, now),
+                    Command::Captured(p) => monitor.refresh_finished(&p, true, now),
                 }
             }
         }
     }
+}
+
+/// Hands the monitor's views to the dashboard (it reads them when it refreshes).
+fn publish(app: &AppHandle, monitor: &Monitor) {
+    let views = monitor.views().cloned().collect();
+    *crate::shared(app)
+        .views
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = views;
 }

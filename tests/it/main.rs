@@ -26,6 +26,9 @@ mod refresh;
 /// The tray app on a real desktop session: notifications, actions, windows, single instance.
 mod app;
 
+/// The embedded login end to end, over WebDriver: pre-fill, capture, validate, store, push.
+mod login;
+
 /// Config errors as the CLI shows them.
 mod config;
 

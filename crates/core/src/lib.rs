@@ -4,6 +4,7 @@
 //! crate. It never depends on tauri, gtk or webkit (a test in `tests/` keeps that true).
 
 pub mod alert;
+pub mod capture;
 pub mod check;
 pub mod config;
 pub mod cookies;

@@ -7,7 +7,8 @@ use crate::check::{CheckOutcome, Status};
 use crate::schedule::Notice;
 
 /// The latest known state of one profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     pub id: String,
     pub name: String,

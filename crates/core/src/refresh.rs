@@ -359,28 +359,28 @@ pub async fn renew(
         .refresh(profile, &credentials, &RefreshPolicy::default(), sleeper)
         .await
         .map_err(|e| failed(e.into()))?;
-    let outcome = checker.check(profile, Some(&refreshed.session)).await;
-    record(&Event::from_check(&outcome));
-    if !matches!(
-        outcome.status,
-        crate::Status::Valid | crate::Status::Expiring
-    ) {
-        return Err(failed(RenewError::DoesNotValidate {
-            status: outcome.status,
-            detail: outcome.detail,
-        }));
-    }
-    vault.store_session(&refreshed.session)?;
-    let session = refreshed.session;
-    record(&Event::Captured {
-        profile: profile.id.clone(),
-        at: chrono::Utc::now(),
-        captured_at: session.captured_at,
-        tracked_expires_at: session.expires_at,
-        source: "refresh".to_owned(),
-    });
-    Ok(Renewed {
-        session,
-        attempts: refreshed.attempts,
-    })
+    let attempts = refreshed.attempts;
+    let session = crate::capture::accept(
+        profile,
+        refreshed.session,
+        vault,
+        checker,
+        history,
+        "refresh",
+    )
+    .await
+    .map_err(|e| {
+        failed(match e {
+            crate::capture::AcceptError::Refused { detail } => RenewError::DoesNotValidate {
+                status: crate::Status::Invalid,
+                detail,
+            },
+            crate::capture::AcceptError::CannotTell { detail } => RenewError::DoesNotValidate {
+                status: crate::Status::Error,
+                detail,
+            },
+            crate::capture::AcceptError::Keychain(e) => RenewError::Keychain(e),
+        })
+    })?;
+    Ok(Renewed { session, attempts })
 }

@@ -186,7 +186,20 @@ async fn token_login_submit(
     redirect(&location)
 }
 
-async fn token_callback() -> Html<&'static str> {
+/// Where the token provider sends the browser, with the token in the URL. Recorded, so a
+/// test can tell that a login window stopped the navigation instead of loading this page.
+async fn token_callback(State(state): State<Shared>, headers: HeaderMap) -> Html<&'static str> {
+    lock(&state).requests.push(RecordedRequest {
+        method: "GET".to_owned(),
+        path: "/token/callback".to_owned(),
+        host: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        cookie_names: cookie_names(&headers),
+        has_token: false,
+    });
     Html(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged in</title></head>\
           <body><p id=\"done\">Login complete. You may close this window.</p></body></html>",

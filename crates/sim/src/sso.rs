@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 
-use crate::state::{SessionKind, random_token};
+use crate::state::{RecordedRequest, SessionKind, random_token};
 use crate::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -32,9 +32,36 @@ struct LoginForm {
     service: String,
 }
 
-async fn login_page(State(state): State<Shared>, Query(q): Query<LoginQuery>) -> Html<String> {
-    let portal = lock(&state).urls.portal.clone();
-    Html(page(q.service.as_deref().unwrap_or(&portal), None, ""))
+/// The login form. Like real SSOs it also remembers the device in a persistent HttpOnly
+/// cookie, the kind WebKit writes to its cookie file unless the window is incognito. Each
+/// visit is recorded, so a test knows the page was loaded.
+async fn login_page(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let mut s = lock(&state);
+    s.requests.push(RecordedRequest {
+        method: "GET".to_owned(),
+        path: "/sso/login".to_owned(),
+        host: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        cookie_names: Vec::new(),
+        has_token: false,
+    });
+    let portal = s.urls.portal.clone();
+    let device = random_token(12);
+    (
+        [(
+            header::SET_COOKIE,
+            format!("SSO_DEVICE={device}; Path=/sso; Max-Age=2592000; HttpOnly; SameSite=Lax"),
+        )],
+        Html(page(q.service.as_deref().unwrap_or(&portal), None, "")),
+    )
+        .into_response()
 }
 
 async fn captcha(State(state): State<Shared>) -> Json<serde_json::Value> {

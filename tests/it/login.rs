@@ -1,0 +1,396 @@
+//! The heart of the product, end to end on a real desktop (Xvfb, D-Bus, gnome-keyring, dunst,
+//! WebKitGTK driven over WebDriver by tauri-driver): the expiry notification's Re-authenticate
+//! opens the login window on sim's login page, pre-filled from the keychain; the test does
+//! only what a human does (tick the captcha, submit); the app captures the session (the
+//! HttpOnly cookie, or the token from the redirect), validates it, stores it, pushes it to
+//! sim's GitHub and Vercel fakes and closes the window, and the dashboard turns green.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use fantoccini::{Client, Locator};
+use sessionkeeper_tests::desktop::{
+    App, BusMonitor, app_binary, invoke_action, take_desktop, window_titles,
+};
+use sessionkeeper_tests::webdriver::{Driver, eventually, switch_to_window, text_of, value_of};
+use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
+
+const GITHUB_TOKEN: &str = "ghp_simulated_github_token";
+const VERCEL_TOKEN: &str = "vercel_simulated_token";
+const WAIT: Duration = Duration::from_secs(45);
+
+/// `mtn` (SSO cookies) and `breeze` (token in the redirect), both pre-filled, both pushed to a
+/// GitHub repository secret and a Vercel env var with redeploy.
+fn config(sim: &SimHandle) -> String {
+    let u = sim.urls();
+    format!(
+        r##"
+[accounts.github]
+kind = "github"
+api_url = "{github}"
+
+[accounts.vercel]
+kind = "vercel"
+api_url = "{vercel}"
+
+[profiles.mtn]
+name = "MTN Login Test"
+login_url = "{sso_login}"
+capture = "cookies"
+cookie_urls = ["{api}/"]
+done_when = {{ url_prefix = "{portal}", cookies = ["JSESSIONID"] }}
+session_id_cookie = "JSESSIONID"
+prefill = {{ username = "#username", password = "#password" }}
+poll_every = "1h"
+
+[profiles.mtn.validate]
+url = "{products}"
+invalid_redirect_prefix = "{sso}/sso/"
+timeout = "2s"
+
+[[profiles.mtn.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "MTN_SESSION"
+
+[[profiles.mtn.push]]
+to = "vercel"
+project = "circletel"
+env = "MTN_SESSION"
+targets = ["production"]
+redeploy = true
+
+[profiles.breeze]
+name = "Breeze Login Test"
+login_url = "{token_login}demo-key"
+capture = "redirect-param"
+redirect_param = "apisession"
+done_when = {{ url_prefix = "{token_callback}" }}
+prefill = {{ username = "#username", password = "#password" }}
+poll_every = "1h"
+
+[profiles.breeze.validate]
+url = "{products}"
+token_header = "X-SessionToken"
+timeout = "2s"
+
+[[profiles.breeze.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "BREEZE_SESSION"
+
+[[profiles.breeze.push]]
+to = "vercel"
+project = "circletel"
+env = "BREEZE_SESSION"
+targets = ["production"]
+redeploy = true
+"##,
+        github = u.github_api,
+        vercel = u.vercel_api,
+        sso_login = u.sso_login,
+        sso = u.sso_origin,
+        api = u.api_origin,
+        portal = u.portal,
+        products = u.products,
+        token_login = u.token_login,
+        token_callback = u.token_callback,
+    )
+}
+
+/// An environment with every secret the app needs, whose profile `dead` holds a session the
+/// server has ended (the other one's is live, so the tray can turn green).
+fn ready(sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
+    let mut env = TestEnv::new(name);
+    env.write_config(&config(sim));
+    // WebDriver can only drive a window of WebKit's persistent context.
+    env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "off");
+    env.set_env("VERCEL_TOKEN", VERCEL_TOKEN);
+    for (item, value) in [
+        ("account:github", GITHUB_TOKEN),
+        ("profile:mtn:username", "demo"),
+        ("profile:mtn:password", "demo-password"),
+        ("profile:breeze:username", "demo"),
+        ("profile:breeze:password", "demo-password"),
+    ] {
+        env.run_stdin(&["secret", "set", item], value)
+            .assert_code(0);
+    }
+    let cookie = sim.mint_session(SessionKind::Cookie, None);
+    let export =
+        sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &cookie.value, "127.0.0.1")]);
+    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    let token = sim.mint_session(SessionKind::Token, None);
+    env.run_stdin(&["import", "breeze"], &token.value)
+        .assert_code(0);
+    let value = if dead == "mtn" {
+        cookie.value
+    } else {
+        token.value
+    };
+    assert!(sim.expire_session(&value));
+    env
+}
+
+/// Waits for the "session expired" notification of `name` and clicks its Re-authenticate.
+fn click_re_authenticate(bus: &BusMonitor, driver: &Driver, name: &str) {
+    let summary = format!("{name}: session expired");
+    driver.wait_for_log("the expiry notification", WAIT, |_| {
+        bus.notifications().iter().any(|n| n.summary == summary)
+    });
+    let notification = bus
+        .notifications()
+        .into_iter()
+        .find(|n| n.summary == summary)
+        .expect("seen");
+    assert!(
+        notification
+            .actions
+            .contains(&("reauthenticate".to_owned(), "Re-authenticate".to_owned())),
+        "{notification:?}"
+    );
+    invoke_action(notification.id.expect("Notify answered"), "reauthenticate");
+}
+
+/// What the sim's fakes hold for `secret`: GitHub's value opened from its sealed box, and
+/// Vercel's env var.
+fn pushed(sim: &SimHandle, secret: &str) -> (Option<String>, Option<String>) {
+    let github = sim
+        .github_secret("repo:acme/circletel", secret)
+        .map(|b| String::from_utf8(b).expect("utf-8"));
+    let vercel = sim.vercel_env("circletel", secret).map(|v| v.value);
+    (github, vercel)
+}
+
+fn decode(export: &str) -> serde_json::Value {
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(export)
+        .expect("the export is base64");
+    serde_json::from_slice(&json).expect("the export is JSON")
+}
+
+async fn window_count(client: &Client) -> usize {
+    client.windows().await.map(|w| w.len()).unwrap_or(0)
+}
+
+/// The dashboard card's status for `profile`, read in the dashboard window.
+async fn card_status(client: &Client, profile: &str) -> String {
+    switch_to_window(client, "Session Keeper", WAIT).await;
+    text_of(client, &format!("#card-{profile} .status")).await
+}
+
+#[test]
+fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validates_stores_and_pushes()
+ {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = ready(&sim, "login-cookie", "mtn");
+    let old_export = env.run(&["export", "mtn", "--output-only"]).stdout;
+    let bus = BusMonitor::start(env.root.path());
+    let driver = Driver::start(&env);
+    let u = sim.urls();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        eventually("the dashboard shows mtn expired", WAIT, || async {
+            card_status(&client, "mtn").await == "invalid"
+        })
+        .await;
+        click_re_authenticate(&bus, &driver, "MTN Login Test");
+        // The window the human sees says what is expected, in the app's own words.
+        driver.wait_for_log("the login window", WAIT, |_| {
+            window_titles()
+                .iter()
+                .any(|t| t.starts_with("Log in — MTN Login Test: sign in"))
+        });
+        switch_to_window(&client, &u.sso_login, WAIT).await;
+
+        // Pre-filled from the keychain.
+        eventually("the username is pre-filled", WAIT, || async {
+            value_of(&client, "#username").await == "demo"
+        })
+        .await;
+        assert_eq!(value_of(&client, "#password").await, "demo-password");
+
+        // The remote page sees the bridge but may call nothing.
+        let answer = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke('dashboard_state')
+                   .then(() => done('allowed'), (e) => done('refused: ' + e));",
+                vec![],
+            )
+            .await
+            .expect("script ran");
+        let answer = answer.as_str().unwrap_or_default().to_owned();
+        assert!(answer.starts_with("refused"), "{answer}");
+
+        // Another origin with the same field names is never filled.
+        client
+            .goto(&format!("{}demo-key", u.token_login))
+            .await
+            .expect("navigate");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(value_of(&client, "#username").await, "", "another origin");
+        assert_eq!(value_of(&client, "#password").await, "", "another origin");
+        client.goto(&u.sso_login).await.expect("navigate back");
+        eventually("pre-filled again on the SSO", WAIT, || async {
+            value_of(&client, "#username").await == "demo"
+        })
+        .await;
+
+        // What only a human does: the captcha, then Sign in.
+        client
+            .find(Locator::Css("#robot"))
+            .await
+            .expect("captcha")
+            .click()
+            .await
+            .expect("tick");
+        eventually("the captcha token", WAIT, || async {
+            !value_of(&client, "#captcha").await.is_empty()
+        })
+        .await;
+        client
+            .find(Locator::Css("#submit"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("submit");
+
+        // Nothing more from the human: captured, validated, stored, pushed, window closed.
+        driver.wait_for_log("pushed to both targets", WAIT, |log| {
+            log.contains("MTN Login Test: logged in; pushed to 2 of 2")
+        });
+        eventually("the login window closes", WAIT, || async {
+            window_count(&client).await == 1
+        })
+        .await;
+        eventually("the dashboard shows mtn valid", WAIT, || async {
+            card_status(&client, "mtn").await == "valid"
+        })
+        .await;
+        let _ = client.close().await;
+    });
+
+    let export = env.run(&["export", "mtn", "--output-only"]).stdout;
+    let export = export.trim();
+    assert_ne!(export, old_export.trim(), "a new session is stored");
+    let session = decode(export);
+    let cookie = session["cookies"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "JSESSIONID"))
+        .unwrap_or_else(|| panic!("JSESSIONID captured: {session}"));
+    assert_eq!(cookie["httpOnly"], true, "{cookie}");
+    let (github, vercel) = pushed(&sim, "MTN_SESSION");
+    assert_eq!(
+        github.as_deref(),
+        Some(export),
+        "GitHub holds the new export"
+    );
+    assert_eq!(
+        vercel.as_deref(),
+        Some(export),
+        "Vercel holds the new export"
+    );
+    assert_eq!(
+        sim.vercel_redeploys("circletel").len(),
+        1,
+        "redeployed once"
+    );
+    env.run(&["validate", "mtn"]).assert_code(0);
+    // With incognito off (WebDriver needs it), WebKit writes the SSO's persistent cookie to a
+    // file: what `login_window_is_incognito_by_default` checks never happens by default.
+    assert!(
+        !env.files_containing("SSO_DEVICE").is_empty(),
+        "WebKit's cookie file was expected with incognito off"
+    );
+    let log = driver.log();
+    assert!(log.contains("tray: green"), "{log}");
+    let value = cookie["value"].as_str().expect("value");
+    assert!(!log.contains(value), "the session never reaches the log");
+    assert!(!log.contains("demo-password"), "nor the password");
+}
+
+#[test]
+fn with_redirect_param_the_token_is_taken_from_the_redirect_and_the_callback_never_loads() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = ready(&sim, "login-token", "breeze");
+    let bus = BusMonitor::start(env.root.path());
+    let driver = Driver::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        click_re_authenticate(&bus, &driver, "Breeze Login Test");
+        switch_to_window(&client, &sim.urls().token_login, WAIT).await;
+        eventually("the user id is pre-filled", WAIT, || async {
+            value_of(&client, "#username").await == "demo"
+        })
+        .await;
+        client
+            .find(Locator::Css("#submit"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("submit");
+        driver.wait_for_log("pushed to both targets", WAIT, |log| {
+            log.contains("Breeze Login Test: logged in; pushed to 2 of 2")
+        });
+        eventually("the login window closes", WAIT, || async {
+            window_count(&client).await == 1
+        })
+        .await;
+        eventually("the dashboard shows breeze valid", WAIT, || async {
+            card_status(&client, "breeze").await == "valid"
+        })
+        .await;
+        let _ = client.close().await;
+    });
+    let export = env.run(&["export", "breeze", "--output-only"]).stdout;
+    let export = export.trim();
+    let token = decode(export)["token"]
+        .as_str()
+        .expect("a token was captured")
+        .to_owned();
+    assert!(!token.is_empty());
+    let (github, vercel) = pushed(&sim, "BREEZE_SESSION");
+    assert_eq!(github.as_deref(), Some(export));
+    assert_eq!(vercel.as_deref(), Some(export));
+    assert!(
+        !sim.requests()
+            .iter()
+            .any(|r| r.path.starts_with("/token/callback")),
+        "the navigation to the callback (token in its URL) was stopped"
+    );
+    let log = driver.log();
+    assert!(log.contains("tray: green"), "{log}");
+    assert!(!log.contains(&token), "the token never reaches the log");
+}
+
+#[test]
+fn login_window_is_incognito_by_default_no_cookie_reaches_the_disk() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let mut env = ready(&sim, "login-incognito", "mtn");
+    env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "on");
+    let app = App::start(&env, &["--login", "mtn"]);
+    let sso_page_loads = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path == "/sso/login")
+            .count()
+    };
+    app.wait_for("the SSO page in the login window", WAIT, |_| {
+        sso_page_loads() >= 1
+    });
+    // The page set its persistent HttpOnly cookie; give WebKit time to write it if it would.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        env.files_containing("SSO_DEVICE"),
+        Vec::<std::path::PathBuf>::new(),
+        "an incognito login window writes no cookie to disk"
+    );
+}

@@ -1,0 +1,202 @@
+//! The app's windows driven over WebDriver, as a test author would by hand: `tauri-driver`
+//! (installed by `scripts/setup.sh`) in front of WebKitGTK's `WebKitWebDriver`, started with a
+//! test's environment, and a `fantoccini` client whose session launches the app. The app's
+//! stdout and stderr (its log) land in the driver's files.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::TestEnv;
+
+/// `tauri-driver` on PATH or in cargo's bin dir; a missing one fails (never skips) the test.
+pub fn tauri_driver() -> PathBuf {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|d| d.join("bin"));
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain(cargo_bin)
+        .map(|d| d.join("tauri-driver"))
+        .find(|p| p.is_file())
+        .expect(
+            "tauri-driver is missing: scripts/setup.sh installs it \
+             (cargo install tauri-driver --version 2.1.0 --locked)",
+        )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// A running `tauri-driver`; killed (with the app it started) when dropped.
+#[derive(Debug)]
+pub struct Driver {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Driver {
+    /// Starts the driver with `env`'s HOME, XDG dirs, config and keychain service: the app it
+    /// launches inherits them.
+    pub fn start(env: &TestEnv) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let out = env.root.path().join("tauri-driver.out");
+        let err = env.root.path().join("tauri-driver.err");
+        let child = env
+            .command_for(&tauri_driver())
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("driver stdout file"))
+            .stderr(std::fs::File::create(&err).expect("driver stderr file"))
+            .spawn()
+            .expect("start tauri-driver");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child,
+            port,
+            out,
+            err,
+        }
+    }
+
+    /// A WebDriver session: launches `app` with `args`. The app must open a window at start
+    /// (`--dashboard`): WebKit automation attaches to an existing browsing context.
+    pub async fn session(&self, app: &Path, args: &[&str]) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".to_owned(),
+            serde_json::json!({ "application": app, "args": args }),
+        );
+        ClientBuilder::rustls()
+            .expect("rustls client")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver session: {e}\n--- log ---\n{}", self.log()))
+    }
+
+    /// What the driver and the app it launched printed (the app logs to stderr).
+    pub fn log(&self) -> String {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        format!("{}{}", read(&self.out), read(&self.err))
+    }
+
+    /// Waits until `done(log)`, or fails the test with the log.
+    #[track_caller]
+    pub fn wait_for_log(&self, what: &str, within: Duration, done: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        while !done(&self.log()) {
+            assert!(
+                start.elapsed() < within,
+                "{what}: not within {within:?}\n--- log ---\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The test failed: what the app said is the first thing to read.
+            print_log(&self.log());
+        }
+        // The app and WebKitWebDriver first: killed alone, the driver would leave them running
+        // (and the app would keep the single-instance name on the bus).
+        for (pid, _) in crate::desktop::descendants(self.child.id())
+            .into_iter()
+            .rev()
+        {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Switches `client` to the window whose document title (`by_title`) or URL starts with
+/// `prefix`, waiting for it to open.
+pub async fn switch_to_window(client: &Client, prefix: &str, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let mut seen = Vec::new();
+        for handle in client.windows().await.unwrap_or_default() {
+            if client.switch_to_window(handle).await.is_ok() {
+                let title = client.title().await.unwrap_or_default();
+                let url = client
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                if title.starts_with(prefix) || url.starts_with(prefix) {
+                    return;
+                }
+                seen.push(format!("{title} <{url}>"));
+            }
+        }
+        assert!(
+            start.elapsed() < within,
+            "no window with a title or URL starting {prefix:?} within {within:?}; WebDriver sees {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The `value` property of the element at `css` (empty when it has none).
+pub async fn value_of(client: &Client, css: &str) -> String {
+    let el = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    el.prop("value").await.ok().flatten().unwrap_or_default()
+}
+
+/// The text of the element at `css`.
+pub async fn text_of(client: &Client, css: &str) -> String {
+    let el = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    el.text().await.unwrap_or_default()
+}
+
+/// Polls `check` until it returns true, or fails with `what`.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[allow(clippy::print_stderr)] // shown by the test harness beside the failure
+fn print_log(log: &str) {
+    eprintln!("--- tauri-driver and app log ---\n{log}");
+}
