@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks: each prints our number beside the obvious baseline measured in the same run.
-#   scripts/bench.sh          both
+#   scripts/bench.sh          all of them
 #   scripts/bench.sh push     parallel push vs the sequential sum
+#   scripts/bench.sh capture  login complete → all targets pushed vs the sequential sum
 #   scripts/bench.sh idle     the tray app at rest vs the bare tray-only Tauri app
 # Release builds (about 10 minutes the first time on 2 cores).
 set -euo pipefail
@@ -10,6 +11,12 @@ scripts/setup.sh
 which=${1:-all}
 if [[ $which == all || $which == push ]]; then
   cargo bench --locked -p sessionkeeper-tests --bench push
+fi
+if [[ $which == all || $which == capture ]]; then
+  # It stores in the vault: a private D-Bus session with gnome-keyring.
+  cargo bench --locked -p sessionkeeper-tests --bench capture --no-run
+  dbus-run-session -- scripts/with-desktop.sh \
+    cargo bench --locked -p sessionkeeper-tests --bench capture 2> >(grep -v "fd limit" >&2)
 fi
 if [[ $which == all || $which == idle ]]; then
   # The idle bench starts the release binaries of the app, the baseline and the CLI.

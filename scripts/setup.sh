@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Session Keeper needs, and only those that are missing:
 # what the CLI, the tray app (Tauri: WebKitGTK, appindicator), the simulator and the tests
-# need (a headless desktop: Xvfb, D-Bus, gnome-keyring, dunst).
+# need (a headless desktop: Xvfb, D-Bus, gnome-keyring, dunst; WebDriver: WebKitWebDriver and
+# tauri-driver, the latter with cargo).
 # Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
@@ -12,13 +13,25 @@ packages=(
   gnome-keyring libsecret-tools                # a real Secret Service, and secret-tool to inspect it
   xvfb xauth x11-utils                         # a display for the app (xvfb-run), xwininfo
   dunst                                        # a real notification server
+  webkit2gtk-driver                            # WebKitWebDriver, behind tauri-driver (e2e tests)
 )
+
+# tauri-driver (WebDriver in front of WebKitWebDriver) comes from crates.io, pinned.
+TAURI_DRIVER_VERSION=2.1.0
+install_tauri_driver() {
+  if command -v tauri-driver >/dev/null || [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]]; then
+    return 0
+  fi
+  echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION (cargo install)" >&2
+  cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --quiet
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
+  install_tauri_driver
   exit 0
 fi
 
@@ -32,3 +45,4 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q >/dev/null
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+install_tauri_driver

@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "dashboard_state",
     "validate_now",
     "reauthenticate",
+    "open_in_browser",
     "push_again",
     "copy_export",
     "paste_session",

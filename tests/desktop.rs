@@ -106,12 +106,12 @@ impl App {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// Waits until an X window titled `title` exists, or fails the test with the windows that
-    /// do and the app's log.
+    /// Waits until an X window whose title starts with `title` exists, or fails the test with
+    /// the windows that do and the app's log.
     #[track_caller]
     pub fn wait_for_window(&self, title: &str, within: Duration) {
         let start = Instant::now();
-        while !window_titles().iter().any(|t| t == title) {
+        while !window_titles().iter().any(|t| t.starts_with(title)) {
             assert!(
                 start.elapsed() < within,
                 "no window {title:?} within {within:?}; windows: {:?}\n--- app log ---\n{}",

@@ -63,13 +63,16 @@ impl Driver {
             .stderr(std::fs::File::create(&err).expect("driver stderr file"))
             .spawn()
             .expect("start tauri-driver");
+        // Both must listen: tauri-driver, and the WebKitWebDriver it starts behind itself.
         let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "tauri-driver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        for p in [port, native_port] {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "tauri-driver or WebKitWebDriver did not listen on {p}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         Self {
             child,

@@ -96,9 +96,14 @@ async function paste(event, profile) {
   refresh();
 }
 
+// The app opens `index.html#<profile>` to bring a card forward with its paste form open
+// (manual capture, or the system-browser fallback).
 function focusHash() {
   const el = cards.get(decodeURIComponent(location.hash.slice(1)));
-  if (el) { el.scrollIntoView({ block: 'nearest' }); el.focus(); }
+  if (!el) return;
+  el.querySelector('details.paste').open = true;
+  el.scrollIntoView({ block: 'nearest' });
+  el.querySelector('textarea').focus();
 }
 
 window.addEventListener('hashchange', focusHash);

@@ -24,6 +24,7 @@ pub(crate) fn menu(app: &AppHandle, id: &str) {
     match action {
         "validate" => send(app, Command::CheckNow(profile.to_owned())),
         "reauth" => login::open(app, profile),
+        "browser" => login::open_in_browser(app, profile),
         "dashboard" => crate::dashboard::open(app, None),
         "push" => push_again(app, profile.to_owned()),
         "copy" => copy_export(app, profile.to_owned()),

@@ -111,6 +111,13 @@ pub(crate) fn reauthenticate(app: AppHandle, profile: String) -> Result<(), Stri
 }
 
 #[tauri::command]
+pub(crate) fn open_in_browser(app: AppHandle, profile: String) -> Result<(), String> {
+    known(&app, &profile)?;
+    crate::login::open_in_browser(&app, &profile);
+    Ok(())
+}
+
+#[tauri::command]
 pub(crate) fn push_again(app: AppHandle, profile: String) -> Result<(), String> {
     known(&app, &profile)?;
     crate::actions::menu(&app, &format!("push:{profile}"));
@@ -191,6 +198,7 @@ pub(crate) async fn paste_session(
 }
 
 fn known(app: &AppHandle, profile: &str) -> Result<(), String> {
+    tracing::info!(%profile, "dashboard action");
     if crate::shared(app).config.profiles.contains_key(profile) {
         Ok(())
     } else {

@@ -84,11 +84,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
             Some(vec!["--autostart"]),
         ))
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(shared)
         .invoke_handler(tauri::generate_handler![
             dashboard::dashboard_state,
             dashboard::validate_now,
             dashboard::reauthenticate,
+            dashboard::open_in_browser,
             dashboard::push_again,
             dashboard::copy_export,
             dashboard::paste_session,

@@ -88,6 +88,28 @@ pub(crate) fn open(app: &AppHandle, profile: &str) {
     });
 }
 
+/// The fallback for providers that refuse embedded browsers: the login page in the system
+/// browser, and the dashboard's paste form for the session or token the human brings back.
+pub(crate) fn open_in_browser(app: &AppHandle, profile: &str) {
+    use tauri_plugin_opener::OpenerExt as _;
+    let Some(p) = crate::shared(app).config.profiles.get(profile).cloned() else {
+        return;
+    };
+    let Some(url) = p.login_url else {
+        return;
+    };
+    if let Err(e) = app.opener().open_url(url.as_str(), None::<&str>) {
+        tracing::warn!(%profile, "cannot open the system browser: {e}");
+        crate::notifier::inform(
+            app,
+            profile,
+            format!("{}: cannot open the browser", p.name),
+            format!("{e}. Open {url} yourself, then paste the session in the dashboard."),
+        );
+    }
+    crate::dashboard::open(app, Some(profile));
+}
+
 /// Brings the open login window of `profile` forward; false when there is none.
 fn focus(app: &AppHandle, profile: &str) -> bool {
     let Some(window) = app.get_webview_window(&label(profile)) else {
@@ -171,8 +193,10 @@ async fn watch_login(
     loop {
         let session = tokio::select! {
             token = redirected.recv() => {
-                // None: the navigation handler is gone, so is the window.
+                // None: the webview is gone (its page was closed: by the human, by a page
+                // script, or over WebDriver). Whatever is left of the window goes too.
                 let Some(token) = token else {
+                    let _ = window.destroy();
                     tracing::info!(profile = %p.id, "login window closed: nothing captured");
                     return;
                 };

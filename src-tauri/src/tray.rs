@@ -147,6 +147,7 @@ fn menu(app: &AppHandle, drawing: &Drawing) -> tauri::Result<Menu<Wry>> {
             &[
                 &item("validate", "Validate now", true)?,
                 &item("reauth", "Re-authenticate…", true)?,
+                &item("browser", "Log in in the browser, then paste…", true)?,
                 &item("push", "Push again", *pushable)?,
                 &item("copy", "Copy export", true)?,
             ],

@@ -394,3 +394,88 @@ fn login_window_is_incognito_by_default_no_cookie_reaches_the_disk() {
         "an incognito login window writes no cookie to disk"
     );
 }
+
+#[test]
+fn closing_the_login_window_halfway_cancels_and_a_second_request_focuses_the_open_one() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = ready(&sim, "login-cancel", "mtn");
+    let before = env.run(&["export", "mtn", "--output-only"]).stdout;
+    let driver = Driver::start(&env);
+    let u = sim.urls();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        let reauth = "#card-mtn [data-action=\"reauthenticate\"]";
+        eventually("the mtn card", WAIT, || async {
+            client.find(Locator::Css(reauth)).await.is_ok()
+        })
+        .await;
+        click_when_enabled(&client, reauth).await;
+        eventually("the login window", WAIT, || async {
+            window_count(&client).await == 2
+        })
+        .await;
+        // Asked again: the open window is focused, not doubled.
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        click_when_enabled(&client, reauth).await;
+        driver.wait_for_log("the window focused", WAIT, |log| {
+            log.contains("login window focused")
+        });
+        assert_eq!(window_count(&client).await, 2, "still one login window");
+
+        // The human starts, then closes the window halfway.
+        switch_to_window(&client, &u.sso_login, WAIT).await;
+        eventually("the username is pre-filled", WAIT, || async {
+            value_of(&client, "#username").await == "demo"
+        })
+        .await;
+        client.close_window().await.expect("close the login window");
+        driver.wait_for_log("the cancel", WAIT, |log| {
+            log.contains("login window closed: nothing captured")
+        });
+        let handles = client.windows().await.expect("windows");
+        assert_eq!(handles.len(), 1, "only the dashboard is left");
+        client
+            .switch_to_window(handles.into_iter().next().expect("dashboard"))
+            .await
+            .expect("switch");
+        // The app lives on, and a new request opens a new window.
+        click_when_enabled(&client, reauth).await;
+        eventually("a new login window", WAIT, || async {
+            window_count(&client).await == 2
+        })
+        .await;
+        let _ = client.close().await;
+    });
+    assert_eq!(
+        env.run(&["export", "mtn", "--output-only"]).stdout,
+        before,
+        "nothing was stored"
+    );
+    assert!(
+        sim.github_secret("repo:acme/circletel", "MTN_SESSION")
+            .is_none(),
+        "nothing was pushed"
+    );
+}
+
+/// Clicks the button at `css` once it is enabled (the dashboard disables a button while its
+/// action runs).
+async fn click_when_enabled(client: &Client, css: &str) {
+    eventually(&format!("{css} enabled"), WAIT, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(button) => button.is_enabled().await.unwrap_or(false),
+            Err(_) => false,
+        }
+    })
+    .await;
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+}
