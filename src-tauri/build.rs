@@ -11,6 +11,10 @@ const COMMANDS: &[&str] = &[
     "push_again",
     "copy_export",
     "paste_session",
+    "push_target",
+    "extend_tracked",
+    "configuration",
+    "check_tokens",
 ];
 
 fn main() {

@@ -1,6 +1,7 @@
-// The dashboard: draws one card per profile from `dashboard_state` (polled every second while
-// the window is open), and calls the app's typed commands. No framework, no network: only the
-// Tauri IPC, which the app grants this window alone.
+// The dashboard: one card per profile from `dashboard_state` (polled every second while the
+// window is open), the configuration check, and the app's typed commands. No framework, no
+// network: only the Tauri IPC, which the app grants this window alone. Text only ever goes in
+// through textContent; no value of a session or token is ever received.
 'use strict';
 
 const invoke = (cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args);
@@ -16,63 +17,145 @@ function span(ms) {
   return `${s} s`;
 }
 
+const when = (iso) => new Date(iso).toLocaleString();
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+// Replaces a list's children only when what it shows changed (no flicker, focus kept).
+function fill(list, items, render) {
+  const next = JSON.stringify(items);
+  if (list.dataset.key === next) return;
+  list.dataset.key = next;
+  list.replaceChildren(...items.map(render));
+}
+
 function card(profile) {
-  let el = cards.get(profile.id);
-  if (el) return el;
-  el = document.getElementById('card').content.firstElementChild.cloneNode(true);
-  el.id = `card-${profile.id}`;
-  el.dataset.profile = profile.id;
-  el.querySelectorAll('[data-action]').forEach((b) => {
-    b.addEventListener('click', () => act(b, profile.id));
+  let c = cards.get(profile.id);
+  if (c) return c;
+  c = document.getElementById('card').content.firstElementChild.cloneNode(true);
+  c.id = `card-${profile.id}`;
+  c.dataset.profile = profile.id;
+  c.querySelectorAll('[data-action]').forEach((b) => {
+    b.addEventListener('click', () => act(c, b, b.dataset.action, { profile: profile.id }));
   });
-  el.querySelector('form').addEventListener('submit', (e) => paste(e, profile.id));
-  document.getElementById('cards').append(el);
-  cards.set(profile.id, el);
-  return el;
+  c.querySelector('form').addEventListener('submit', (e) => paste(e, profile.id));
+  c.querySelector('.check-tokens').addEventListener('click', (e) => checkTokens(c, e.target, profile.id));
+  document.getElementById('cards').append(c);
+  cards.set(profile.id, c);
+  return c;
+}
+
+function timeline(svg, legend, spans, now) {
+  const key = JSON.stringify(spans) + Math.floor(now / 60000);
+  if (svg.dataset.key === key) return;
+  svg.dataset.key = key;
+  const title = svg.querySelector('title');
+  svg.replaceChildren(title);
+  if (!spans.length) { legend.textContent = 'No session captured yet.'; return; }
+  const start = Date.parse(spans[0].capturedAt);
+  const width = Math.max(now - start, 1);
+  const x = (t) => ((t - start) / width) * 600;
+  const lives = [];
+  spans.forEach((s, i) => {
+    const from = Date.parse(s.capturedAt);
+    const end = s.refusedAt ? Date.parse(s.refusedAt)
+      : i + 1 < spans.length ? Date.parse(spans[i + 1].capturedAt) : now;
+    const kind = s.refusedAt ? 'died' : i + 1 < spans.length ? 'replaced' : 'alive';
+    const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    r.setAttribute('x', x(from).toFixed(1));
+    r.setAttribute('width', Math.max(x(end) - x(from) - 1, 2).toFixed(1));
+    r.setAttribute('y', '6');
+    r.setAttribute('height', '24');
+    r.setAttribute('class', kind);
+    const t = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    t.textContent = `${s.source} ${when(s.capturedAt)}: ${kind === 'alive' ? 'alive for' : kind === 'died' ? 'refused after' : 'replaced after'} ${span(end - from)}`;
+    r.append(t);
+    svg.append(r);
+    if (s.refusedAt) lives.push(span(end - from));
+  });
+  legend.textContent = lives.length
+    ? `${spans.length} session(s); seen to die after: ${lives.join(', ')}`
+    : `${spans.length} session(s); none seen to die yet`;
 }
 
 function draw() {
   if (!state) return;
-  const skew = Date.now() - Date.parse(state.now);
-  const now = Date.now() - skew;
+  const now = Date.now() - (Date.now() - Date.parse(state.now));
   document.getElementById('demo').hidden = !state.demo;
   for (const p of state.profiles) {
-    const el = card(p);
+    const c = card(p);
     const status = p.status ?? 'checking';
-    el.dataset.status = status;
-    el.querySelector('.name').textContent = p.name;
-    el.querySelector('.status').textContent = status;
+    c.dataset.status = status;
+    c.querySelector('.name').textContent = p.name;
+    c.querySelector('.status').textContent = status;
     const left = p.trackedExpiresAt ? Date.parse(p.trackedExpiresAt) - now : null;
-    el.querySelector('.left').textContent =
+    c.querySelector('.left').textContent =
       left === null ? 'no session' : left > 0 ? `in ${span(left)}` : `passed ${span(-left)} ago`;
-    el.querySelector('.checked').textContent =
+    c.querySelector('.age').textContent =
+      p.capturedAt ? `${span(now - Date.parse(p.capturedAt))} (tracked for ${p.trackedTtl})` : 'unknown';
+    c.querySelector('.checked').textContent =
       p.checkedAt ? `${span(now - Date.parse(p.checkedAt))} ago` : 'not yet';
-    el.querySelector('.detail').textContent = p.detail;
-    el.querySelector('.targets').textContent = p.targets.length ? p.targets.join(', ') : 'nothing';
-    el.querySelector('[data-action="push_again"]').disabled = p.targets.length === 0;
-    el.querySelector('.login-open').hidden = !p.loginOpen;
+    c.querySelector('.detail').textContent = p.detail;
+    c.querySelector('.learned').textContent = p.learned
+      ? `median ${span(p.learned.medianSecs * 1000)} (${p.learned.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}`
+      : 'not known yet (3 sessions must end)';
+    c.querySelector('[data-action="push_again"]').disabled = p.targets.length === 0;
+    c.querySelector('.login-open').hidden = !p.loginOpen;
+    timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, now);
+    const last = new Map(p.lastPushes.map((l) => [l.target, l]));
+    fill(c.querySelector('.targets'), p.targets.map((t) => [t, last.get(t) ?? null]), ([target, l], i) => {
+      const li = el('li');
+      li.append(el('span', target));
+      if (l) {
+        li.append(el('span', ` — ${l.ok ? 'pushed' : 'FAILED'} ${when(l.at)}: ${l.detail}`, l.ok ? '' : 'bad'));
+        if (l.deploymentUrl) li.append(el('span', ` (${l.deploymentUrl})`, 'muted'));
+      } else {
+        li.append(el('span', ' — never pushed', 'muted'));
+      }
+      const b = el('button', 'Push');
+      b.type = 'button';
+      b.setAttribute('aria-label', `Push again to ${target}`);
+      b.addEventListener('click', () => act(c, b, 'push_target', { profile: p.id, index: i }));
+      li.append(b);
+      return li;
+    });
+    if (!p.targets.length) fill(c.querySelector('.targets'), ['none'], () => el('li', 'no push targets in the config', 'muted'));
+    fill(c.querySelector('.audit-lines'), p.pushLog, (l) =>
+      el('li', `${when(l.at)} ${l.ok ? '✓' : '✗'} ${l.target}: ${l.detail}${l.deploymentUrl ? ` (${l.deploymentUrl})` : ''}`, l.ok ? '' : 'bad'));
   }
 }
 
 async function refresh() {
   try {
     state = await invoke('dashboard_state');
-    document.getElementById('error').hidden = true;
   } catch (e) {
-    const err = document.getElementById('error');
-    err.textContent = `Cannot read the state: ${e}`;
-    err.hidden = false;
+    showError(`Cannot read the state: ${e}`);
   }
   draw();
 }
 
-async function act(button, profile) {
+function showError(text) {
+  const err = document.getElementById('error');
+  err.textContent = text;
+  err.hidden = !text;
+}
+
+async function act(c, button, action, args) {
+  const result = c.querySelector('.action-result');
   button.disabled = true;
+  result.className = 'action-result';
   try {
-    await invoke(button.dataset.action, { profile });
+    const answer = await invoke(action, args);
+    result.textContent = typeof answer === 'string' ? answer : '';
+    if (typeof answer === 'string') result.classList.add('good');
   } catch (e) {
-    document.getElementById('error').textContent = String(e);
-    document.getElementById('error').hidden = false;
+    result.textContent = String(e);
+    result.classList.add('bad');
   } finally {
     setTimeout(() => { button.disabled = false; refresh(); }, 400);
   }
@@ -96,16 +179,55 @@ async function paste(event, profile) {
   refresh();
 }
 
+async function checkTokens(c, button, profile) {
+  button.disabled = true;
+  const list = c.querySelector('.reach');
+  list.replaceChildren(el('li', 'Checking…', 'muted'));
+  try {
+    const reach = await invoke('check_tokens', { profile });
+    list.replaceChildren(...(reach.length ? reach : [{ target: 'no push targets', ok: true, detail: '' }])
+      .map((r) => el('li', `${r.ok ? '✓' : '✗'} ${r.target}${r.detail ? `: ${r.detail}` : ''}`, r.ok ? 'good' : 'bad')));
+  } catch (e) {
+    list.replaceChildren(el('li', String(e), 'bad'));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function configuration() {
+  try {
+    const cfg = await invoke('configuration');
+    document.getElementById('config-file').textContent = cfg.file;
+    const kc = document.getElementById('keychain-error');
+    kc.textContent = cfg.keychainError ? `Keychain: ${cfg.keychainError}` : '';
+    kc.hidden = !cfg.keychainError;
+    document.getElementById('secrets').replaceChildren(...cfg.secrets.map((s) => {
+      const tr = el('tr');
+      tr.append(el('td', s.name), el('td', s.source ? `yes (${s.source})` : 'not set', s.source ? '' : 'bad'));
+      return tr;
+    }));
+    for (const [id, problems] of Object.entries(cfg.problems)) {
+      const c = cards.get(id);
+      if (!c) continue;
+      c.querySelector('.problems').replaceChildren(...(problems.length ? problems : ['nothing missing'])
+        .map((p) => el('li', p, problems.length ? 'bad' : 'good')));
+    }
+  } catch (e) {
+    showError(`Cannot read the configuration: ${e}`);
+  }
+}
+
 // The app opens `index.html#<profile>` to bring a card forward with its paste form open
 // (manual capture, or the system-browser fallback).
 function focusHash() {
-  const el = cards.get(decodeURIComponent(location.hash.slice(1)));
-  if (!el) return;
-  el.querySelector('details.paste').open = true;
-  el.scrollIntoView({ block: 'nearest' });
-  el.querySelector('textarea').focus();
+  const c = cards.get(decodeURIComponent(location.hash.slice(1)));
+  if (!c) return;
+  c.querySelector('details.paste').open = true;
+  c.scrollIntoView({ block: 'nearest' });
+  c.querySelector('textarea').focus();
 }
 
 window.addEventListener('hashchange', focusHash);
-refresh().then(focusHash);
+refresh().then(() => { focusHash(); configuration(); });
 setInterval(refresh, 1000);
+setInterval(configuration, 15000);

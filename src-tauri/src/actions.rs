@@ -121,6 +121,16 @@ fn refresh_failed(app: &AppHandle, p: &sessionkeeper_core::Profile, why: &str) {
 /// Pushes the stored session of `profile` to all its targets, records each result, and
 /// notifies "pushed to N of N" (with `prefix`) or what failed.
 pub(crate) async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str) {
+    push_and_report_to(app, profile, prefix, None).await;
+}
+
+/// [`push_and_report`], to every target or only to the one at `only` (its index).
+pub(crate) async fn push_and_report_to(
+    app: &AppHandle,
+    profile: &str,
+    prefix: &str,
+    only: Option<usize>,
+) {
     let (config, keychain, history) = {
         let shared = crate::shared(app);
         (
@@ -129,9 +139,12 @@ pub(crate) async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str
             shared.history.clone(),
         )
     };
-    let Some(p) = config.profiles.get(profile).cloned() else {
+    let Some(mut p) = config.profiles.get(profile).cloned() else {
         return;
     };
+    if let Some(index) = only {
+        p.push = p.push.get(index).cloned().into_iter().collect();
+    }
     if p.push.is_empty() {
         notifier::inform(
             app,

@@ -11,9 +11,12 @@ use serde::Serialize;
 use sessionkeeper_core::Checker;
 use sessionkeeper_core::capture::{self, AcceptError};
 use sessionkeeper_core::config::Capture;
-use sessionkeeper_core::overview::ProfileView;
+use sessionkeeper_core::overview::{ProfileHistory, ProfileView, profile_history};
+use sessionkeeper_core::push::{Credentials, Pusher};
 use sessionkeeper_core::secret::Secret;
 use sessionkeeper_core::session::Session;
+use sessionkeeper_core::tracked::ExtendError;
+use sessionkeeper_core::vault::SecretState;
 use tauri::{AppHandle, Manager as _, WebviewUrl, WebviewWindowBuilder};
 
 use crate::watch::Command;
@@ -52,7 +55,11 @@ pub(crate) fn open(app: &AppHandle, profile: Option<&str>) {
 pub(crate) struct Card {
     #[serde(flatten)]
     view: ProfileView,
+    #[serde(flatten)]
+    history: ProfileHistory,
     capture: Capture,
+    tracked_ttl: String,
+    /// Each push target, in config order (the index is what `push_target` takes).
     targets: Vec<String>,
     login_open: bool,
 }
@@ -73,13 +80,25 @@ pub(crate) fn dashboard_state(app: AppHandle) -> DashboardState {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
+    let events = shared
+        .history
+        .as_ref()
+        .map(sessionkeeper_core::history::History::events)
+        .unwrap_or_default();
+    let now = chrono::Utc::now();
     let profiles = views
         .into_iter()
         .filter_map(|view| {
             let p = shared.config.profiles.get(&view.id)?;
             Some(Card {
+                history: profile_history(&events, &p.id, now),
                 capture: p.capture,
-                targets: p.push.iter().map(|t| t.account().to_owned()).collect(),
+                tracked_ttl: p.tracked_ttl.to_string(),
+                targets: p
+                    .push
+                    .iter()
+                    .map(sessionkeeper_core::push::describe)
+                    .collect(),
                 login_open: app
                     .get_webview_window(&crate::login::label(&p.id))
                     .is_some(),
@@ -88,7 +107,7 @@ pub(crate) fn dashboard_state(app: AppHandle) -> DashboardState {
         })
         .collect();
     DashboardState {
-        now: chrono::Utc::now(),
+        now,
         demo: shared.demo,
         profiles,
     }
@@ -140,14 +159,7 @@ pub(crate) async fn paste_session(
     text: String,
 ) -> Result<String, String> {
     let text = Secret::new(text);
-    let (config, keychain, history) = {
-        let shared = crate::shared(&app);
-        (
-            Arc::clone(&shared.config),
-            shared.keychain.clone(),
-            shared.history.clone(),
-        )
-    };
+    let (config, keychain, history) = parts(&app);
     let p = config
         .profiles
         .get(&profile)
@@ -195,6 +207,153 @@ pub(crate) async fn paste_session(
         }
         Err(AcceptError::Keychain(e)) => Err(format!("Nothing was stored: {e}")),
     }
+}
+
+/// Pushes the stored session to one target of `profile` (its index in `targets`).
+#[tauri::command]
+pub(crate) fn push_target(app: AppHandle, profile: String, index: usize) -> Result<(), String> {
+    known(&app, &profile)?;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        crate::actions::push_and_report_to(&app, &profile, "", Some(index)).await;
+    });
+    Ok(())
+}
+
+/// "Extend tracked expiry": validated now, then tracked for another `tracked_ttl`.
+#[tauri::command]
+pub(crate) async fn extend_tracked(app: AppHandle, profile: String) -> Result<String, String> {
+    known(&app, &profile)?;
+    let (config, keychain, history) = parts(&app);
+    let p = config
+        .profiles
+        .get(&profile)
+        .cloned()
+        .ok_or("no such profile")?;
+    let vault = tokio::task::spawn_blocking(move || keychain.vault())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    match sessionkeeper_core::tracked::extend(
+        &p,
+        &vault,
+        &Checker::new(),
+        history.as_ref(),
+        p.tracked_ttl,
+    )
+    .await
+    {
+        Ok((session, _)) => {
+            let _ = crate::shared(&app)
+                .commands
+                .send(Command::CheckNow(p.id.clone()));
+            Ok(format!(
+                "The server accepts the session; tracked until {}.",
+                session.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ))
+        }
+        Err(ExtendError::NotAccepted(outcome)) => Err(format!("Not extended: {}", outcome.detail)),
+        Err(ExtendError::Keychain(e)) => Err(format!("Not extended: {e}")),
+    }
+}
+
+/// The seeds' "configuration status": which secrets are set (never their values) and what
+/// each profile is missing.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Configuration {
+    file: String,
+    secrets: Vec<SecretState>,
+    /// profile id → what it is missing.
+    problems: std::collections::BTreeMap<String, Vec<String>>,
+    keychain_error: Option<String>,
+}
+
+#[tauri::command]
+pub(crate) async fn configuration(app: AppHandle) -> Configuration {
+    let (config, keychain, _) = parts(&app);
+    let problems = config
+        .profiles
+        .values()
+        .map(|p| (p.id.clone(), sessionkeeper_core::config::problems(p)))
+        .collect();
+    let cfg = Arc::clone(&config);
+    let secrets = tokio::task::spawn_blocking(move || {
+        let vault = keychain.vault()?;
+        sessionkeeper_core::vault::secret_states(&cfg, &vault)
+    })
+    .await;
+    let (secrets, keychain_error) = match secrets {
+        Ok(Ok(s)) => (s, None),
+        Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    Configuration {
+        file: config.path.display().to_string(),
+        secrets,
+        problems,
+        keychain_error,
+    }
+}
+
+/// One target's answer to the token check.
+#[derive(Debug, Serialize)]
+pub(crate) struct Reach {
+    target: String,
+    ok: bool,
+    detail: String,
+}
+
+/// One cheap authenticated call per target of `profile`, writing nothing.
+#[tauri::command]
+pub(crate) async fn check_tokens(app: AppHandle, profile: String) -> Result<Vec<Reach>, String> {
+    known(&app, &profile)?;
+    let (config, keychain, _) = parts(&app);
+    let p = config
+        .profiles
+        .get(&profile)
+        .cloned()
+        .ok_or("no such profile")?;
+    let cfg = Arc::clone(&config);
+    let targets = p.push.clone();
+    let credentials = tokio::task::spawn_blocking(move || {
+        let vault = keychain.vault()?;
+        Credentials::for_targets(&cfg.accounts, &targets, &vault)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let results = Pusher::new()
+        .probe(&config.accounts, &p.push, &credentials)
+        .await;
+    Ok(results
+        .into_iter()
+        .map(|r| Reach {
+            target: r.target,
+            ok: r.ok,
+            detail: match (r.action, r.error, r.hint) {
+                (Some(a), _, _) => a,
+                (None, Some(e), Some(h)) => format!("{e} ({h})"),
+                (None, Some(e), None) => e,
+                (None, None, _) => String::new(),
+            },
+        })
+        .collect())
+}
+
+type Parts = (
+    Arc<sessionkeeper_core::Config>,
+    crate::watch::Keychain,
+    Option<sessionkeeper_core::history::History>,
+);
+
+fn parts(app: &AppHandle) -> Parts {
+    let shared = crate::shared(app);
+    (
+        Arc::clone(&shared.config),
+        shared.keychain.clone(),
+        shared.history.clone(),
+    )
 }
 
 fn known(app: &AppHandle, profile: &str) -> Result<(), String> {

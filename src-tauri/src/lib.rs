@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pub commands: tokio::sync::mpsc::UnboundedSender<watch::Command>,
     /// What the watch loop knows of every profile, for the dashboard.
     pub views: Arc<Mutex<Vec<sessionkeeper_core::overview::ProfileView>>>,
+    /// Profiles whose login window is being built (keychain read, window not there yet), so
+    /// that two quick requests open one window.
+    pub logins_opening: Mutex<std::collections::BTreeSet<String>>,
     pub demo: bool,
 }
 
@@ -69,6 +72,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         history: setup.history.clone(),
         commands: tx,
         views: Arc::default(),
+        logins_opening: Mutex::default(),
         demo: args.demo,
     };
     let login_at_start = args.login.clone();
@@ -94,6 +98,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
             dashboard::push_again,
             dashboard::copy_export,
             dashboard::paste_session,
+            dashboard::push_target,
+            dashboard::extend_tracked,
+            dashboard::configuration,
+            dashboard::check_tokens,
         ])
         .setup(move |app| {
             logging::to_file(app.path().app_log_dir().ok());

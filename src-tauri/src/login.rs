@@ -59,6 +59,15 @@ pub(crate) fn open(app: &AppHandle, profile: &str) {
         crate::dashboard::open(app, Some(profile));
         return;
     }
+    if !shared
+        .logins_opening
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(p.id.clone())
+    {
+        tracing::info!(%profile, "login window already opening");
+        return;
+    }
     let keychain = shared.keychain.clone();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -84,7 +93,13 @@ pub(crate) fn open(app: &AppHandle, profile: &str) {
             }
             None => None,
         };
+        let id = p.id.clone();
         build(&app, p, url, prefill);
+        crate::shared(&app)
+            .logins_opening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
     });
 }
 

@@ -29,6 +29,9 @@ mod app;
 /// The embedded login end to end, over WebDriver: pre-fill, capture, validate, store, push.
 mod login;
 
+/// The dashboard window over WebDriver: cards, Validate now, the paste form.
+mod dashboard;
+
 /// Config errors as the CLI shows them.
 mod config;
 

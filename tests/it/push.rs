@@ -531,3 +531,68 @@ fn an_exhausted_rate_limit_is_waited_until_its_reset() {
         run.elapsed
     );
 }
+
+#[test]
+fn the_token_check_reaches_every_target_without_writing_and_names_what_is_wrong() {
+    use sessionkeeper_core::push::{Credentials, Pusher};
+    use sessionkeeper_core::{Config, Secret};
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("p-probe");
+    let text = push_config(&sim, &env);
+    let config = Config::parse(&text, std::path::Path::new("c.toml")).expect("config");
+    let profile = config.profile("mtn").expect("mtn");
+    let credentials = |github: &str, vercel: &str| Credentials {
+        tokens: std::collections::HashMap::from([
+            ("github".to_owned(), Secret::new(github)),
+            ("vercel".to_owned(), Secret::new(vercel)),
+        ]),
+        deploy_hooks: std::collections::HashMap::new(),
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    std::fs::create_dir_all(env.root.path().join("out")).expect("mkdir");
+    let good = rt.block_on(Pusher::new().probe(
+        &config.accounts,
+        &profile.push,
+        &credentials(GITHUB_TOKEN, VERCEL_TOKEN),
+    ));
+    assert_eq!(good.len(), 4);
+    assert!(good.iter().all(|r| r.ok), "{good:#?}");
+    assert!(
+        sim.github_secret("repo:acme/circletel", "MTN_SESSION")
+            .is_none()
+            && sim.vercel_env("circletel", "MTN_SESSION").is_none(),
+        "the check writes nothing"
+    );
+
+    let bad = rt.block_on(Pusher::new().probe(
+        &config.accounts,
+        &profile.push,
+        &credentials("ghp_wrong", "vercel_wrong"),
+    ));
+    for r in bad.iter().filter(|r| r.account != "file") {
+        assert!(!r.ok, "{r:?}");
+        let error = r.error.as_deref().unwrap_or_default();
+        assert!(error.contains("401") || error.contains("403"), "{r:?}");
+        assert!(!error.contains("wrong"), "no token in the error: {r:?}");
+    }
+
+    let missing = text.replace("project = \"circletel\"", "project = \"no-such-project\"");
+    let config = Config::parse(&missing, std::path::Path::new("c.toml")).expect("config");
+    let profile = config.profile("mtn").expect("mtn");
+    let results = rt.block_on(Pusher::new().probe(
+        &config.accounts,
+        &profile.push,
+        &credentials(GITHUB_TOKEN, VERCEL_TOKEN),
+    ));
+    let vercel = results
+        .iter()
+        .find(|r| r.account == "vercel")
+        .expect("vercel");
+    assert!(
+        vercel
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("404") && e.contains("no-such-project")),
+        "{vercel:?}"
+    );
+}

@@ -398,6 +398,34 @@ fn write_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What a loaded profile still lacks to do its whole job (the config is valid, but e.g. a
+/// profile without `validate` can never be checked). Empty when nothing is missing.
+pub fn problems(profile: &Profile) -> Vec<String> {
+    let id = &profile.id;
+    let mut problems = Vec::new();
+    if profile.validate.is_none() {
+        problems.push(format!(
+            "no [profiles.{id}.validate] table: it cannot be checked"
+        ));
+    }
+    if profile.capture != Capture::Manual && profile.login_url.is_none() {
+        problems.push(
+            "no login_url: the login window cannot open (paste a session instead)".to_owned(),
+        );
+    }
+    if profile.capture == Capture::Cookies
+        && profile.done_when.url_prefix.is_none()
+        && profile.done_when.cookies.is_empty()
+        && profile.session_id_cookie.is_none()
+    {
+        problems.push(
+            "neither done_when nor session_id_cookie: a completed login cannot be recognised"
+                .to_owned(),
+        );
+    }
+    problems
+}
+
 /// Default path: `$XDG_CONFIG_HOME/sessionkeeper/config.toml` (platform config dir elsewhere).
 pub fn default_path() -> Option<PathBuf> {
     crate::paths::config_dir().map(|d| d.join("config.toml"))

@@ -164,6 +164,16 @@ pub fn last_pushes(events: &[Event]) -> BTreeMap<(String, String), &Event> {
     last
 }
 
+/// The push audit of `profile`: its push events, newest first, at most `limit`.
+pub fn push_log<'a>(events: &'a [Event], profile: &str, limit: usize) -> Vec<&'a Event> {
+    events
+        .iter()
+        .rev()
+        .filter(|e| matches!(e, Event::Push { .. }) && e.profile() == profile)
+        .take(limit)
+        .collect()
+}
+
 /// The last check event of each profile in `events`.
 pub fn last_checks(events: &[Event]) -> BTreeMap<String, &Event> {
     let mut last = BTreeMap::new();

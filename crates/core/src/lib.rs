@@ -20,6 +20,7 @@ pub mod refresh;
 pub mod schedule;
 pub mod secret;
 pub mod session;
+pub mod tracked;
 pub mod vault;
 
 pub use check::{CheckOutcome, Checker, Status};

@@ -117,6 +117,66 @@ fn lives(events: &[Event], profile: &str, now: DateTime<Utc>) -> Vec<Life> {
     lives
 }
 
+/// One session as the dashboard's timeline draws it: from its capture, through the last time
+/// the server accepted it, to the first refusal (if it was seen to die).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSpan {
+    pub captured_at: DateTime<Utc>,
+    /// Where it came from: `login`, `refresh`, `import`, `paste`.
+    pub source: String,
+    pub last_seen_valid: Option<DateTime<Utc>>,
+    /// The first check the server refused it (a network fault is no death).
+    pub refused_at: Option<DateTime<Utc>>,
+    /// Another session replaced it before it was seen to die.
+    pub replaced: bool,
+}
+
+/// Every session of `profile` in `events` (oldest first), for the timeline.
+pub fn timeline(events: &[Event], profile: &str) -> Vec<SessionSpan> {
+    let mut spans: Vec<SessionSpan> = Vec::new();
+    for event in events.iter().filter(|e| e.profile() == profile) {
+        match event {
+            Event::Captured {
+                captured_at,
+                source,
+                ..
+            } => {
+                if let Some(last) = spans.last_mut()
+                    && last.refused_at.is_none()
+                {
+                    last.replaced = true;
+                }
+                spans.push(SessionSpan {
+                    captured_at: *captured_at,
+                    source: source.clone(),
+                    last_seen_valid: None,
+                    refused_at: None,
+                    replaced: false,
+                });
+            }
+            Event::Check {
+                at, status, reason, ..
+            } => {
+                let Some(span) = spans.last_mut().filter(|s| s.refused_at.is_none()) else {
+                    continue;
+                };
+                match status {
+                    Status::Valid | Status::Expiring => span.last_seen_valid = Some(*at),
+                    Status::Invalid
+                        if matches!(reason, Reason::Rejected | Reason::LoginRedirect) =>
+                    {
+                        span.refused_at = Some(*at);
+                    }
+                    Status::Invalid | Status::Error => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
 /// The time by which a fraction `q` of sessions has ended: when the Kaplan–Meier survival
 /// falls to `1 - q` or below.
 fn survival_quantile(lives: &[Life], q: f64) -> Option<Duration> {
@@ -281,5 +341,48 @@ mod tests {
         assert!(estimate(&events, "mtn", t0() + Duration::days(2), 3).is_none());
         assert!(estimate(&events, "mtn", t0() + Duration::days(2), 2).is_some());
         assert!(estimate(&events, "other", t0() + Duration::days(2), 1).is_none());
+    }
+
+    #[test]
+    fn the_timeline_shows_each_session_from_capture_to_its_first_refusal() {
+        let t0 = Utc::now() - Duration::days(1);
+        let p = "mtn";
+        let captured = |at| Event::Captured {
+            profile: p.into(),
+            at,
+            captured_at: at,
+            tracked_expires_at: at + Duration::hours(1),
+            source: "login".into(),
+        };
+        let check = |at, status, reason| Event::Check {
+            profile: p.into(),
+            at,
+            status,
+            reason,
+            http_status: None,
+            tracked_expires_at: None,
+        };
+        let events = vec![
+            captured(t0),
+            check(t0 + Duration::hours(2), Status::Valid, Reason::Accepted),
+            check(t0 + Duration::hours(3), Status::Error, Reason::ServerError),
+            check(t0 + Duration::hours(4), Status::Invalid, Reason::Rejected),
+            check(t0 + Duration::hours(5), Status::Invalid, Reason::Rejected),
+            captured(t0 + Duration::hours(6)),
+            check(t0 + Duration::hours(7), Status::Valid, Reason::Accepted),
+            captured(t0 + Duration::hours(8)),
+        ];
+        let spans = timeline(&events, p);
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[0].last_seen_valid, Some(t0 + Duration::hours(2)));
+        assert_eq!(
+            spans[0].refused_at,
+            Some(t0 + Duration::hours(4)),
+            "the first refusal"
+        );
+        assert!(!spans[0].replaced);
+        assert!(spans[1].replaced && spans[1].refused_at.is_none());
+        assert_eq!(spans[2].last_seen_valid, None);
+        assert!(timeline(&events, "other").is_empty());
     }
 }

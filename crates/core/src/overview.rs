@@ -4,6 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::check::{CheckOutcome, Status};
+use crate::duration::HumanDuration;
+use crate::history::{Event, last_pushes, push_log};
+use crate::lifetime::{self, LifetimeEstimate, SessionSpan};
 use crate::schedule::Notice;
 
 /// The latest known state of one profile.
@@ -55,6 +58,86 @@ impl ProfileView {
             Some(_) => format!("{}: {status}, past tracked expiry", self.name),
             None => format!("{}: {status}", self.name),
         }
+    }
+}
+
+/// One push to one target, as the dashboard lists it (never the value).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushLine {
+    pub at: DateTime<Utc>,
+    pub target: String,
+    pub ok: bool,
+    pub detail: String,
+    pub deployment_url: Option<String>,
+}
+
+impl PushLine {
+    fn of(event: &Event) -> Option<Self> {
+        match event {
+            Event::Push {
+                at,
+                target,
+                ok,
+                detail,
+                deployment_url,
+                ..
+            } => Some(Self {
+                at: *at,
+                target: target.clone(),
+                ok: *ok,
+                detail: detail.clone(),
+                deployment_url: deployment_url.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What the history says about one profile, for its dashboard card.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileHistory {
+    /// When the current session was captured (its observed lifetime so far starts here).
+    pub captured_at: Option<DateTime<Utc>>,
+    /// The last push to each target.
+    pub last_pushes: Vec<PushLine>,
+    /// The push audit, newest first.
+    pub push_log: Vec<PushLine>,
+    /// The latest sessions, oldest first.
+    pub timeline: Vec<SessionSpan>,
+    pub learned: Option<LifetimeEstimate>,
+    /// A config-ready `tracked_ttl` from what was learned ("4h").
+    pub suggested_tracked_ttl: Option<String>,
+}
+
+/// Pushes listed in a card's audit.
+const PUSH_LOG_LINES: usize = 20;
+/// Sessions drawn on a card's timeline.
+const TIMELINE_SESSIONS: usize = 12;
+
+/// The card's history part for `profile`, from `events` (oldest first).
+pub fn profile_history(events: &[Event], profile: &str, now: DateTime<Utc>) -> ProfileHistory {
+    let mut timeline = lifetime::timeline(events, profile);
+    let captured_at = timeline.last().map(|s| s.captured_at);
+    let skip = timeline.len().saturating_sub(TIMELINE_SESSIONS);
+    timeline.drain(..skip);
+    let learned = lifetime::estimate(events, profile, now, lifetime::MIN_ENDED_SESSIONS);
+    ProfileHistory {
+        captured_at,
+        last_pushes: last_pushes(events)
+            .into_iter()
+            .filter(|((p, _), _)| p == profile)
+            .filter_map(|(_, e)| PushLine::of(e))
+            .collect(),
+        push_log: push_log(events, profile, PUSH_LOG_LINES)
+            .into_iter()
+            .filter_map(PushLine::of)
+            .collect(),
+        timeline,
+        suggested_tracked_ttl: learned
+            .map(|l| HumanDuration::whole_hours_or_minutes(l.suggested_tracked_ttl).to_string()),
+        learned,
     }
 }
 

@@ -444,6 +444,48 @@ impl Vault {
     }
 }
 
+/// One secret the config needs (an account's token, a profile's login), and where it is set
+/// from: `keychain`, an environment variable's name, or nowhere. Never its value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SecretState {
+    pub name: String,
+    pub source: Option<String>,
+}
+
+/// The seeds' "configuration status": every secret `config` needs, and whether it is set.
+pub fn secret_states(
+    config: &crate::Config,
+    vault: &Vault,
+) -> Result<Vec<SecretState>, VaultError> {
+    let mut states = Vec::new();
+    for account in config.accounts.values() {
+        let name = SecretName::Account(account.name.clone());
+        let source = match env_token(account.kind) {
+            Some((var, _)) => Some(var.to_owned()),
+            None => vault.get_secret(&name)?.map(|_| "keychain".to_owned()),
+        };
+        states.push(SecretState {
+            name: name.item(),
+            source,
+        });
+    }
+    for profile in config.profiles.values() {
+        if profile.prefill.is_some() || profile.refresh.is_some() {
+            for name in [
+                SecretName::Username(profile.id.clone()),
+                SecretName::Password(profile.id.clone()),
+            ] {
+                let source = vault.get_secret(&name)?.map(|_| "keychain".to_owned());
+                states.push(SecretState {
+                    name: name.item(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(states)
+}
+
 /// The environment variables that override an account's keychain token, in order.
 pub fn token_env_vars(kind: AccountKind) -> &'static [&'static str] {
     match kind {

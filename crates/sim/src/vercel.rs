@@ -6,6 +6,7 @@
 //! * Deployments: `GET /v6/deployments`, `POST /v13/deployments` (a redeploy of an existing
 //!   deployment) and `GET /v13/deployments/{id}`, whose `readyState` moves QUEUED → BUILDING
 //!   → READY (or the configured outcome) over [`crate::SimConfig::vercel_build_time`].
+//! * `GET /v9/projects/{id}`: the project, or 404.
 //! * `teamId` must match the configured team when there is one.
 
 use std::collections::HashMap;
@@ -53,6 +54,7 @@ pub(crate) struct VercelState {
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
+        .route("/v9/projects/{project}", get(get_project))
         .route("/v10/projects/{project}/env", post(upsert_env))
         .route("/v6/deployments", get(list_deployments))
         .route("/v13/deployments", post(create_deployment))
@@ -88,6 +90,18 @@ struct TeamQuery {
 fn project_visible(state: &Shared, project: &str, team: Option<&str>) -> bool {
     let s = lock(state);
     s.config.vercel_projects.iter().any(|p| p == project) && s.config.vercel_team.as_deref() == team
+}
+
+/// `GET /v9/projects/{idOrName}`: the project, or 404 when it is not visible.
+async fn get_project(
+    State(state): State<Shared>,
+    Path(project): Path<String>,
+    Query(q): Query<TeamQuery>,
+) -> Response {
+    if !project_visible(&state, &project, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    Json(serde_json::json!({ "id": format!("prj_{project}"), "name": project })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! Values come from stdin or a no-echo prompt, never from argv, and are never printed.
 
 use sessionkeeper_core::Secret;
-use sessionkeeper_core::vault::{SecretName, Slot, env_token};
+use sessionkeeper_core::vault::{SecretName, Slot};
 
 use crate::context::{Context, Failure, Outcome};
 
@@ -105,32 +105,15 @@ struct SessionItem {
 fn status(ctx: &Context, json: bool) -> Outcome {
     let config = ctx.config(1)?;
     let vault = ctx.vault()?;
-    let mut items = Vec::new();
-    for account in config.accounts.values() {
-        let name = SecretName::Account(account.name.clone());
-        let source = match env_token(account.kind) {
-            Some((var, _)) => Some(var.to_owned()),
-            None => vault.get_secret(&name)?.map(|_| "keychain".to_owned()),
-        };
-        items.push(Item {
-            name: name.item(),
-            source,
-        });
-    }
+    let items: Vec<Item> = sessionkeeper_core::vault::secret_states(&config, &vault)?
+        .into_iter()
+        .map(|s| Item {
+            name: s.name,
+            source: s.source,
+        })
+        .collect();
     let mut sessions = Vec::new();
     for profile in config.profiles.values() {
-        if profile.prefill.is_some() {
-            for name in [
-                SecretName::Username(profile.id.clone()),
-                SecretName::Password(profile.id.clone()),
-            ] {
-                let source = vault.get_secret(&name)?.map(|_| "keychain".to_owned());
-                items.push(Item {
-                    name: name.item(),
-                    source,
-                });
-            }
-        }
         sessions.push(SessionItem {
             profile: profile.id.clone(),
             current: vault.load_session(profile, Slot::Current)?.is_some(),

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use sessionkeeper_core::duration::{HumanDuration, format_span};
 use sessionkeeper_core::history::Event;
+use sessionkeeper_core::tracked::ExtendError;
 use sessionkeeper_core::{Session, Status, VaultError};
 
 use super::validate::{check_all, print_report};
@@ -155,38 +156,29 @@ pub(crate) fn extend(ctx: &Context, args: &ExtendArgs) -> Outcome {
         .profile(&args.profile)
         .map_err(|e| Failure::new(2, e))?;
     let vault = ctx.vault().map_err(|f| Failure::new(2, f.message))?;
-    let mut session = vault.current_session(profile).map_err(|e| match e {
-        VaultError::NoSession { .. } => Failure::new(1, e),
-        other => Failure::new(2, other),
-    })?;
-    let outcome = check_all(
-        ctx,
-        std::slice::from_ref(profile),
-        vec![Some(session.clone())],
-    )
-    .remove(0);
     let history = ctx.history();
-    record(history.as_ref(), &Event::from_check(&outcome));
-    if !matches!(outcome.status, Status::Valid | Status::Expiring) {
-        let code = print_report(std::slice::from_ref(&outcome), args.json);
-        return Err(Failure::new(
-            code,
-            format!("not extended: {}", outcome.detail),
-        ));
-    }
-    session.expires_at = sessionkeeper_core::session::now_seconds() + args.by.as_chrono();
-    vault.update_session(&session)?;
-    record(
+    let extended = ctx.runtime().block_on(sessionkeeper_core::tracked::extend(
+        profile,
+        &vault,
+        &sessionkeeper_core::Checker::new(),
         history.as_ref(),
-        &Event::Extended {
-            profile: profile.id.clone(),
-            at: Utc::now(),
-            tracked_expires_at: session.expires_at,
-        },
-    );
+        args.by,
+    ));
+    let (session, outcome) = match extended {
+        Ok(done) => done,
+        Err(ExtendError::Keychain(e @ VaultError::NoSession { .. })) => {
+            return Err(Failure::new(1, e));
+        }
+        Err(ExtendError::Keychain(e)) => return Err(Failure::new(2, e)),
+        Err(ExtendError::NotAccepted(outcome)) => {
+            let code = print_report(std::slice::from_ref(outcome.as_ref()), args.json);
+            return Err(Failure::new(
+                code,
+                format!("not extended: {}", outcome.detail),
+            ));
+        }
+    };
     if args.json {
-        let mut outcome = outcome;
-        outcome.tracked_expires_at = Some(session.expires_at);
         print_report(std::slice::from_ref(&outcome), true);
     } else {
         println!(

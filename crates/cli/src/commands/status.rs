@@ -73,12 +73,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             Some(Err(e)) => (None, None, vec![e.to_string()]),
             None => (None, None, Vec::new()),
         };
-        if profile.validate.is_none() {
-            problems.push(format!(
-                "no [profiles.{}.validate] table: it cannot be checked",
-                profile.id
-            ));
-        }
+        problems.extend(sessionkeeper_core::config::problems(profile));
         let (status, reason, last_check) = match last.get(&profile.id).copied() {
             Some(Event::Check {
                 status, reason, at, ..

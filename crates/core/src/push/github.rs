@@ -126,6 +126,31 @@ pub(super) async fn push(
     ))
 }
 
+/// One cheap authenticated call that writes nothing: reading the scope's public key proves
+/// the token reaches the scope's secrets (reading them; writing is proven by a push).
+pub(super) async fn probe(
+    client: &reqwest::Client,
+    api_url: &Url,
+    token: &Secret,
+    target: &GithubTarget,
+    policy: RetryPolicy,
+) -> Result<Done, Failure> {
+    let url = endpoint(
+        api_url,
+        &format!("{}/public-key", scope_path(&target.scope)),
+    );
+    let response = send(policy, || {
+        request(client, reqwest::Method::GET, url.clone(), token)
+    })
+    .await
+    .map_err(|e| Failure::new(e.to_string(), "try again later"))?;
+    match response.status() {
+        StatusCode::OK => Ok(Done::new("the token reaches its secrets")),
+        StatusCode::NOT_FOUND => Err(explain(response, target).await),
+        _ => Err(explain_status(response, "reading the public key").await),
+    }
+}
+
 /// Fetches the scope's public key and seals `value` under it.
 async fn seal_for_scope(
     client: &reqwest::Client,

@@ -244,6 +244,102 @@ impl Pusher {
     }
 }
 
+impl Pusher {
+    /// The configuration check: for every target, one cheap authenticated call that writes
+    /// nothing (GitHub: the scope's public key; Vercel: the project; a file: its directory
+    /// exists), in parallel. Tells a missing or wrong token, a typo in a name, a missing team
+    /// before the first push does.
+    pub async fn probe(
+        &self,
+        accounts: &BTreeMap<String, Account>,
+        targets: &[PushTarget],
+        credentials: &Credentials,
+    ) -> Vec<TargetResult> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, target) in targets.iter().enumerate() {
+            let target = target.clone();
+            let account = accounts.get(target.account()).cloned();
+            let token = credentials.tokens.get(target.account()).cloned();
+            let client =
+                (!matches!(target, PushTarget::File(_))).then(|| self.client(target.account()));
+            let policy = self.retry;
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let outcome =
+                    probe_one(&target, account.as_ref(), token.as_ref(), client, policy).await;
+                let (ok, action, error, hint) = match outcome {
+                    Ok(done) => (true, Some(done.action), None, None),
+                    Err(f) => (false, None, Some(f.message), Some(f.hint)),
+                };
+                (
+                    index,
+                    TargetResult {
+                        target: describe(&target),
+                        account: target.account().to_owned(),
+                        ok,
+                        action,
+                        error,
+                        hint,
+                        deployment_url: None,
+                        elapsed_ms: u64::try_from(started.elapsed().as_millis())
+                            .unwrap_or(u64::MAX),
+                    },
+                )
+            });
+        }
+        let mut results: Vec<(usize, TargetResult)> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+async fn probe_one(
+    target: &PushTarget,
+    account: Option<&Account>,
+    token: Option<&Secret>,
+    client: Option<Result<reqwest::Client, Failure>>,
+    policy: RetryPolicy,
+) -> Result<Done, Failure> {
+    if let PushTarget::File(t) = target {
+        let dir = t.path.parent().unwrap_or(std::path::Path::new("."));
+        return if dir.as_os_str().is_empty() || dir.is_dir() {
+            Ok(Done::new("its directory exists"))
+        } else {
+            Err(Failure::new(
+                format!("{} does not exist", dir.display()),
+                "create it, or fix path",
+            ))
+        };
+    }
+    let account = account.ok_or_else(|| {
+        Failure::new(
+            format!("no account named {:?}", target.account()),
+            "fix the config",
+        )
+    })?;
+    let token = token.ok_or_else(|| {
+        let vars = crate::vault::token_env_vars(account.kind).join(" or ");
+        Failure::new(
+            format!("no token for account {}", account.name),
+            format!(
+                "run `sessionkeeper secret set account:{}` (or set {vars})",
+                account.name
+            ),
+        )
+    })?;
+    let client = client.expect("network targets have a client")?;
+    match target {
+        PushTarget::Github(t) => github::probe(&client, &account.api_url, token, t, policy).await,
+        PushTarget::Vercel(t) => vercel::probe(&client, account, token, t, policy).await,
+        PushTarget::File(_) => unreachable!("handled above"),
+    }
+}
+
 /// Everything one target needs, owned, so targets can run as separate tasks.
 struct Job {
     target: PushTarget,

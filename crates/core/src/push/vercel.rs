@@ -94,6 +94,33 @@ impl Api<'_> {
     }
 }
 
+/// One cheap authenticated call that writes nothing: reading the project proves the token
+/// (and team) reach it.
+pub(super) async fn probe(
+    client: &reqwest::Client,
+    account: &Account,
+    token: &Secret,
+    target: &VercelTarget,
+    policy: RetryPolicy,
+) -> Result<Done, Failure> {
+    let api = Api {
+        client,
+        account,
+        token,
+        target,
+        policy,
+    };
+    let project: String = url::form_urlencoded::byte_serialize(target.project.as_bytes()).collect();
+    api.call(
+        reqwest::Method::GET,
+        api.url(&format!("v9/projects/{project}")),
+        None,
+        "reading the project",
+    )
+    .await?;
+    Ok(Done::new("the token reaches the project"))
+}
+
 #[allow(clippy::too_many_arguments)] // each is a distinct input of one target's chain
 pub(super) async fn push(
     client: &reqwest::Client,

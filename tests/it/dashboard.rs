@@ -1,0 +1,244 @@
+//! The dashboard window over WebDriver (real WebKitGTK under Xvfb): cards read from the
+//! watch loop, Validate now, the paste form (a refused token stores nothing; a good one is
+//! stored and pushed), and the screenshot of three profiles in three states for the docs.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use sessionkeeper_tests::desktop::{app_binary, take_desktop};
+use sessionkeeper_tests::webdriver::{Driver, eventually, switch_to_window, text_of};
+use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
+
+const WAIT: Duration = Duration::from_secs(45);
+const GITHUB_TOKEN: &str = "ghp_simulated_github_token";
+
+fn config(sim: &SimHandle) -> String {
+    let u = sim.urls();
+    format!(
+        r##"
+[accounts.github]
+kind = "github"
+api_url = "{github}"
+
+[profiles.mtn]
+name = "MTN Wholesale"
+login_url = "{sso_login}"
+cookie_urls = ["{api}/"]
+done_when = {{ url_prefix = "{portal}", cookies = ["JSESSIONID"] }}
+session_id_cookie = "JSESSIONID"
+poll_every = "1h"
+
+[profiles.mtn.validate]
+url = "{products}"
+invalid_redirect_prefix = "{sso}/sso/"
+timeout = "2s"
+
+[[profiles.mtn.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "MTN_SESSION"
+
+[profiles.vodacom]
+name = "Vodacom Partner Portal"
+login_url = "{sso_login}"
+cookie_urls = ["{api}/"]
+session_id_cookie = "JSESSIONID"
+warn_before = "60m"
+poll_every = "1h"
+
+[profiles.vodacom.validate]
+url = "{products}"
+invalid_redirect_prefix = "{sso}/sso/"
+timeout = "2s"
+
+[profiles.breeze]
+name = "ICICI Breeze"
+login_url = "{token_login}demo-key"
+capture = "redirect-param"
+redirect_param = "apisession"
+poll_every = "1h"
+
+[profiles.breeze.validate]
+url = "{products}"
+token_header = "X-SessionToken"
+timeout = "2s"
+
+[[profiles.breeze.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "BREEZE_SESSION"
+"##,
+        github = u.github_api,
+        sso_login = u.sso_login,
+        sso = u.sso_origin,
+        api = u.api_origin,
+        portal = u.portal,
+        products = u.products,
+        token_login = u.token_login,
+    )
+}
+
+async fn status(client: &Client, profile: &str) -> String {
+    text_of(client, &format!("#card-{profile} .status")).await
+}
+
+async fn click(client: &Client, css: &str) {
+    eventually(&format!("{css} enabled"), WAIT, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(b) => b.is_enabled().await.unwrap_or(false),
+            Err(_) => false,
+        }
+    })
+    .await;
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect("element")
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Types `text` in the paste form of `profile`, submits it, and returns the form's answer.
+async fn paste(client: &Client, profile: &str, text: &str) -> String {
+    let card = format!("#card-{profile}");
+    let details = client
+        .find(Locator::Css(&format!("{card} details.paste")))
+        .await
+        .expect("the paste form");
+    if details.prop("open").await.ok().flatten().as_deref() != Some("true") {
+        click(client, &format!("{card} details.paste summary")).await;
+    }
+    eventually("the paste form opens", WAIT, || async {
+        details.prop("open").await.ok().flatten().as_deref() == Some("true")
+    })
+    .await;
+    let area = client
+        .find(Locator::Css(&format!("{card} details.paste textarea")))
+        .await
+        .expect("textarea");
+    area.clear().await.expect("clear");
+    area.send_keys(text).await.expect("type");
+    let result = format!("{card} .paste-result");
+    client
+        .execute(
+            &format!("document.querySelector('{result}').textContent = '';"),
+            vec![],
+        )
+        .await
+        .expect("reset the answer");
+    click(client, &format!("{card} details.paste button[type=submit]")).await;
+    eventually("the paste form's answer", WAIT, || async {
+        let answer = text_of(client, &result).await;
+        !answer.is_empty() && answer != "Validating…"
+    })
+    .await;
+    text_of(client, &result).await
+}
+
+#[test]
+fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only_if_valid() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("dashboard");
+    env.write_config(&config(&sim));
+    env.run_stdin(&["secret", "set", "account:github"], GITHUB_TOKEN)
+        .assert_code(0);
+    // mtn: live and pushed once; vodacom: live, tracked expiry in 10 min (expiring); breeze:
+    // its token ended on the server (invalid).
+    let mtn = sim.mint_session(SessionKind::Cookie, None);
+    let export =
+        sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &mtn.value, "127.0.0.1")]);
+    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    env.run(&["push", "mtn"]).assert_code(0);
+    let voda = sim.mint_session(SessionKind::Cookie, None);
+    let export = sessionkeeper_tests::cookie_export_expiring(
+        "vodacom",
+        &[("JSESSIONID", &voda.value, "127.0.0.1")],
+        chrono::Duration::minutes(10),
+    );
+    env.run_stdin(&["import", "vodacom"], &export)
+        .assert_code(0);
+    let old = sim.mint_session(SessionKind::Token, None);
+    env.run_stdin(&["import", "breeze"], &old.value)
+        .assert_code(0);
+    assert!(sim.expire_session(&old.value));
+    let breeze_before = env.run(&["export", "breeze", "--output-only"]).stdout;
+
+    let driver = Driver::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        for (profile, expected) in [
+            ("mtn", "valid"),
+            ("vodacom", "expiring"),
+            ("breeze", "invalid"),
+        ] {
+            eventually(&format!("{profile} is {expected}"), WAIT, || async {
+                status(&client, profile).await == expected
+            })
+            .await;
+        }
+        let pushes = text_of(&client, "#card-mtn .targets").await;
+        assert!(
+            pushes.contains("MTN_SESSION") && pushes.contains("pushed"),
+            "{pushes}"
+        );
+        let secrets = text_of(&client, "#secrets").await;
+        assert!(
+            secrets.contains("account:github") && secrets.contains("yes (keychain)"),
+            "{secrets}"
+        );
+        assert!(!secrets.contains(GITHUB_TOKEN));
+
+        // The picture for the README: three profiles, three states, side by side.
+        client.set_window_size(1270, 900).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let png = client.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+        std::fs::write(&shot, &png).expect("write the screenshot");
+
+        // Validate now: the server has ended mtn's session; the card says so.
+        assert!(sim.expire_session(&mtn.value));
+        click(&client, "#card-mtn [data-action=\"validate_now\"]").await;
+        eventually("mtn turns invalid", WAIT, || async {
+            status(&client, "mtn").await == "invalid"
+        })
+        .await;
+
+        // A token the server refuses: said plainly, nothing stored.
+        let refused = paste(&client, "breeze", "not-a-live-token").await;
+        assert!(
+            refused.contains("refused") && refused.contains("Nothing was stored"),
+            "{refused}"
+        );
+        assert!(
+            !refused.contains("not-a-live-token"),
+            "the input is never echoed"
+        );
+        assert_eq!(
+            env.run(&["export", "breeze", "--output-only"]).stdout,
+            breeze_before,
+            "nothing stored"
+        );
+        // A live one: validated, stored, pushed; the card turns green.
+        let good = sim.mint_session(SessionKind::Token, None);
+        let stored = paste(&client, "breeze", &good.value).await;
+        assert!(stored.starts_with("Validated and stored"), "{stored}");
+        eventually("breeze turns valid", WAIT, || async {
+            status(&client, "breeze").await == "valid"
+        })
+        .await;
+        driver.wait_for_log("the push", WAIT, |log| {
+            log.contains("ICICI Breeze: pasted session; pushed to 1 of 1")
+        });
+        let export = env.run(&["export", "breeze", "--output-only"]).stdout;
+        let pushed = sim
+            .github_secret("repo:acme/circletel", "BREEZE_SESSION")
+            .map(|b| String::from_utf8(b).expect("utf-8"));
+        assert_eq!(pushed.as_deref(), Some(export.trim()));
+        let _ = client.close().await;
+    });
+}
