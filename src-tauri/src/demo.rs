@@ -49,7 +49,7 @@ impl Demo {
             .context("cannot create the demo's data dir")?;
         let u = sim.urls();
         let text = format!(
-            r#"# The demo profile: tracked for 60 s, warned 30 s before; the server keeps it 75 s.
+            r##"# The demo profile: tracked for 60 s, warned 30 s before; the server keeps it 75 s.
 [accounts.github]
 kind = "github"
 api_url = "{github}"
@@ -63,7 +63,9 @@ name = "Demo portal"
 login_url = "{login}"
 capture = "cookies"
 cookie_urls = ["{api}/"]
+done_when = {{ url_prefix = "{portal}", cookies = ["JSESSIONID"] }}
 session_id_cookie = "JSESSIONID"
+prefill = {{ username = "#username", password = "#password" }}
 tracked_ttl = "60s"
 warn_before = "30s"
 poll_every = "5m"
@@ -89,10 +91,11 @@ smoke_url = "{app}/circletel"
 to = "file"
 path = "{file}"
 format = "json"
-"#,
+"##,
             github = u.github_api,
             vercel = u.vercel_api,
             login = u.sso_login,
+            portal = u.portal,
             api = u.api_origin,
             sso = u.sso_origin,
             products = u.products,
@@ -115,6 +118,16 @@ format = "json"
             &SecretName::Account("vercel".to_owned()),
             &Secret::new(SimConfig::default().vercel_token),
         )?;
+        // The simulated SSO's login, for the pre-fill: the human only ticks the captcha.
+        let sim_defaults = SimConfig::default();
+        vault.set_secret(
+            &SecretName::Username("demo".to_owned()),
+            &Secret::new(sim_defaults.username),
+        )?;
+        vault.set_secret(
+            &SecretName::Password("demo".to_owned()),
+            &Secret::new(sim_defaults.password),
+        )?;
         let profile = config.profile("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
         let session = Session::import(&login(&sim), profile)
             .map_err(|e| anyhow::anyhow!("the demo session does not import: {e}"))?;
@@ -126,7 +139,10 @@ format = "json"
             "Session Keeper demo: simulated SSO, API, GitHub and Vercel on {}\n\
              config: {}\n\
              The demo session is tracked for 60 s and lives 75 s on the server: watch the tray \
-             turn amber, then red, and click Re-authenticate on the notification.",
+             turn amber, then red, and click Re-authenticate on the notification. The login window \
+             is pre-filled: tick \"I am not a robot\" and sign in; the app captures, validates, \
+             stores and pushes the new session (to the simulated GitHub, Vercel and a file) and \
+             turns green. Open dashboard… in the tray menu shows it all.",
             u.api_origin,
             config_path.display()
         );
