@@ -102,7 +102,8 @@ function draw() {
       p.checkedAt ? `${span(now - Date.parse(p.checkedAt))} ago` : 'not yet';
     c.querySelector('.detail').textContent = p.detail;
     c.querySelector('.learned').textContent = p.learned
-      ? `median ${span(p.learned.medianSecs * 1000)} (${p.learned.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}`
+      ? `median ${span(p.learned.medianSecs * 1000)} (${p.learned.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}` +
+        (p.suggestedTrackedTtl !== p.trackedTtl ? ` — \`sessionkeeper learn ${p.id} --apply\` sets tracked_ttl` : '')
       : 'not known yet (3 sessions must end)';
     c.querySelector('[data-action="push_again"]').disabled = p.targets.length === 0;
     c.querySelector('.login-open').hidden = !p.loginOpen;
@@ -198,6 +199,9 @@ async function configuration() {
   try {
     const cfg = await invoke('configuration');
     document.getElementById('config-file').textContent = cfg.file;
+    const ce = document.getElementById('config-error');
+    ce.textContent = cfg.configError ? `The config file no longer loads (the app keeps the one it started with): ${cfg.configError}` : '';
+    ce.hidden = !cfg.configError;
     const kc = document.getElementById('keychain-error');
     kc.textContent = cfg.keychainError ? `Keychain: ${cfg.keychainError}` : '';
     kc.hidden = !cfg.keychainError;

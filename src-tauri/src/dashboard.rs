@@ -263,6 +263,9 @@ pub(crate) async fn extend_tracked(app: AppHandle, profile: String) -> Result<St
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Configuration {
     file: String,
+    /// The file as it is now, if it no longer loads (edited since the app started): file,
+    /// line, key and what is valid. The app runs on the config it started with.
+    config_error: Option<String>,
     secrets: Vec<SecretState>,
     /// profile id → what it is missing.
     problems: std::collections::BTreeMap<String, Vec<String>>,
@@ -288,8 +291,17 @@ pub(crate) async fn configuration(app: AppHandle) -> Configuration {
         Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
+    let path = config.path.clone();
+    let config_error = tokio::task::spawn_blocking(move || {
+        sessionkeeper_core::Config::load(&path)
+            .err()
+            .map(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_default();
     Configuration {
         file: config.path.display().to_string(),
+        config_error,
         secrets,
         problems,
         keychain_error,

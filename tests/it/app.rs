@@ -166,6 +166,10 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
     app.wait_for("the focus", Duration::from_secs(10), |a| {
         a.log().contains("login window focused") || a.log().contains("login window already opening")
     });
+    app.wait_for("the window's build to end", Duration::from_secs(10), |a| {
+        a.log().contains("login window opened")
+    });
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         app.log().matches("login window opened").count(),
         1,

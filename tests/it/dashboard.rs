@@ -200,6 +200,37 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
         std::fs::write(&shot, &png).expect("write the screenshot");
 
+        // The configuration check: one cheap authenticated call per target.
+        click(&client, "#card-mtn details.config summary").await;
+        click(&client, "#card-mtn .check-tokens").await;
+        eventually("the token check", WAIT, || async {
+            text_of(&client, "#card-mtn .reach")
+                .await
+                .contains("the token reaches its secrets")
+        })
+        .await;
+        // Extend tracked expiry: checked with the server first.
+        click(&client, "#card-vodacom [data-action=\"extend_tracked\"]").await;
+        eventually("the extension", WAIT, || async {
+            text_of(&client, "#card-vodacom .action-result")
+                .await
+                .starts_with("The server accepts the session; tracked until")
+        })
+        .await;
+        // A config file broken after start is shown with its line and key.
+        std::fs::write(
+            env.config_path(),
+            config(&sim).replace("poll_every = \"1h\"", "poll_every = \"often\""),
+        )
+        .expect("break the config");
+        client.refresh().await.expect("reload the dashboard");
+        eventually("the config error", WAIT, || async {
+            let text = text_of(&client, "#config-error").await;
+            text.contains("config.toml:") && text.contains("poll_every")
+        })
+        .await;
+        std::fs::write(env.config_path(), config(&sim)).expect("mend the config");
+
         // Validate now: the server has ended mtn's session; the card says so.
         assert!(sim.expire_session(&mtn.value));
         click(&client, "#card-mtn [data-action=\"validate_now\"]").await;
