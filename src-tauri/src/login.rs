@@ -152,6 +152,7 @@ fn build(app: &AppHandle, p: Profile, url: Url, prefill: Option<Secret>) {
             "{INCOGNITO_ENV}=off: the login window keeps cookies in WebKit's cookie file"
         );
     }
+    let login_origin = url.origin();
     let (redirects, redirected) = mpsc::unbounded_channel::<Secret>();
     let nav_profile = p.clone();
     let built = WebviewWindowBuilder::new(app, label(&p.id), WebviewUrl::External(url))
@@ -173,10 +174,12 @@ fn build(app: &AppHandle, p: Profile, url: Url, prefill: Option<Secret>) {
             },
         )
         .on_page_load(move |window, payload| {
+            // Only a page of the login origin ever receives the script (it holds the
+            // password); the script checks the origin and the frame again, in the page.
             if payload.event() == PageLoadEvent::Finished
+                && payload.url().origin() == login_origin
                 && let Some(script) = &prefill
             {
-                // The script checks the origin and the frame itself, in the page.
                 let _ = window.eval(script.expose());
             }
         })
