@@ -49,7 +49,12 @@ for _ in $(seq 30); do
   grep -q "login window opened" "$log" && break
   sleep 1
 done
-sleep 2
+windows=""
+for _ in $(seq 20); do
+  windows=$(LC_ALL=C.UTF-8 xwininfo -root -tree | grep -o '"Log in[^"]*"' || true)
+  [[ -n $windows ]] && break
+  sleep 1
+done
 echo "== X windows now open:"
-LC_ALL=C.UTF-8 xwininfo -root -tree | grep -o '"Log in[^"]*"' || true
+echo "${windows:-(none yet)}"
 echo "== Done: in the real app the human now ticks the captcha and logs in."
