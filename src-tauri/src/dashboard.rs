@@ -44,8 +44,9 @@ pub(crate) fn open(app: &AppHandle, profile: Option<&str>) {
         .inner_size(1000.0, 720.0)
         .min_inner_size(480.0, 360.0)
         .build();
-    if let Err(e) = built {
-        tracing::warn!("cannot open the dashboard: {e}");
+    match built {
+        Ok(_) => tracing::info!("dashboard opened"),
+        Err(e) => tracing::warn!("cannot open the dashboard: {e}"),
     }
 }
 

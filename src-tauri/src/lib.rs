@@ -63,7 +63,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
         let demo = demo::Demo::start()?;
         (demo.setup(), Some(demo))
     } else {
-        (watch::Setup::from_args(args)?, None)
+        match watch::Setup::from_args(args) {
+            Ok(setup) => (setup, None),
+            Err(e) => {
+                // A second launch (`--login`, `--dashboard`) must reach the running app even
+                // when the config cannot be read here; only a first launch reports it.
+                hand_over_to_running_app();
+                return Err(e);
+            }
+        }
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let shared = Shared {
@@ -122,7 +130,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             }
             Ok(())
         })
-        .build(tauri::generate_context!())?;
+        .build(context())?;
 
     app.run(move |_app, event| match event {
         // A tray app lives on when its last window closes; only Quit (app.exit) ends it.
@@ -134,6 +142,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
         _ => {}
     });
     Ok(())
+}
+
+fn context() -> tauri::Context {
+    tauri::generate_context!()
+}
+
+/// If another instance runs, the single-instance plugin gives it our arguments and ends this
+/// process (exit 0) while the app is built; otherwise this returns and nothing was started.
+fn hand_over_to_running_app() {
+    let probe = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+        .build(context());
+    if let Err(e) = probe {
+        tracing::debug!("no running app to hand over to: {e}");
+    }
 }
 
 /// The shared state, from anywhere that has the app.

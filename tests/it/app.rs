@@ -185,6 +185,16 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
         "{:?}",
         window_titles()
     );
+    // A second launch that cannot read the config still reaches the running app.
+    let blind = env
+        .command_for(&sessionkeeper_tests::desktop::app_binary())
+        .args(["--config", "/nonexistent/config.toml", "--dashboard"])
+        .output()
+        .expect("fourth launch");
+    assert!(blind.status.success(), "{blind:?}");
+    app.wait_for("the dashboard", Duration::from_secs(20), |a| {
+        a.log().contains("dashboard opened")
+    });
 }
 
 #[test]
