@@ -203,3 +203,26 @@ where
 fn print_log(log: &str) {
     eprintln!("--- tauri-driver and app log ---\n{log}");
 }
+
+/// Clicks the element at `css` once it exists and is enabled (the dashboard disables a
+/// button while its action runs).
+pub async fn click_when_enabled(client: &Client, css: &str) {
+    eventually(
+        &format!("{css} enabled"),
+        Duration::from_secs(45),
+        || async {
+            match client.find(Locator::Css(css)).await {
+                Ok(el) => el.is_enabled().await.unwrap_or(false),
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect("element")
+        .click()
+        .await
+        .expect("click");
+}

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use sessionkeeper_tests::desktop::{app_binary, take_desktop};
-use sessionkeeper_tests::webdriver::{Driver, eventually, switch_to_window, text_of};
+use sessionkeeper_tests::webdriver::{
+    Driver, click_when_enabled, eventually, switch_to_window, text_of,
+};
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
 
 const WAIT: Duration = Duration::from_secs(45);
@@ -82,23 +84,6 @@ async fn status(client: &Client, profile: &str) -> String {
     text_of(client, &format!("#card-{profile} .status")).await
 }
 
-async fn click(client: &Client, css: &str) {
-    eventually(&format!("{css} enabled"), WAIT, || async {
-        match client.find(Locator::Css(css)).await {
-            Ok(b) => b.is_enabled().await.unwrap_or(false),
-            Err(_) => false,
-        }
-    })
-    .await;
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect("element")
-        .click()
-        .await
-        .expect("click");
-}
-
 /// Types `text` in the paste form of `profile`, submits it, and returns the form's answer.
 async fn paste(client: &Client, profile: &str, text: &str) -> String {
     let card = format!("#card-{profile}");
@@ -107,7 +92,7 @@ async fn paste(client: &Client, profile: &str, text: &str) -> String {
         .await
         .expect("the paste form");
     if details.prop("open").await.ok().flatten().as_deref() != Some("true") {
-        click(client, &format!("{card} details.paste summary")).await;
+        click_when_enabled(client, &format!("{card} details.paste summary")).await;
     }
     eventually("the paste form opens", WAIT, || async {
         details.prop("open").await.ok().flatten().as_deref() == Some("true")
@@ -127,7 +112,7 @@ async fn paste(client: &Client, profile: &str, text: &str) -> String {
         )
         .await
         .expect("reset the answer");
-    click(client, &format!("{card} details.paste button[type=submit]")).await;
+    click_when_enabled(client, &format!("{card} details.paste button[type=submit]")).await;
     eventually("the paste form's answer", WAIT, || async {
         let answer = text_of(client, &result).await;
         !answer.is_empty() && answer != "Validating…"
@@ -201,8 +186,8 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         std::fs::write(&shot, &png).expect("write the screenshot");
 
         // The configuration check: one cheap authenticated call per target.
-        click(&client, "#card-mtn details.config summary").await;
-        click(&client, "#card-mtn .check-tokens").await;
+        click_when_enabled(&client, "#card-mtn details.config summary").await;
+        click_when_enabled(&client, "#card-mtn .check-tokens").await;
         eventually("the token check", WAIT, || async {
             text_of(&client, "#card-mtn .reach")
                 .await
@@ -210,7 +195,7 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         })
         .await;
         // Extend tracked expiry: checked with the server first.
-        click(&client, "#card-vodacom [data-action=\"extend_tracked\"]").await;
+        click_when_enabled(&client, "#card-vodacom [data-action=\"extend_tracked\"]").await;
         eventually("the extension", WAIT, || async {
             text_of(&client, "#card-vodacom .action-result")
                 .await
@@ -233,7 +218,7 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
 
         // Validate now: the server has ended mtn's session; the card says so.
         assert!(sim.expire_session(&mtn.value));
-        click(&client, "#card-mtn [data-action=\"validate_now\"]").await;
+        click_when_enabled(&client, "#card-mtn [data-action=\"validate_now\"]").await;
         eventually("mtn turns invalid", WAIT, || async {
             status(&client, "mtn").await == "invalid"
         })

@@ -12,7 +12,9 @@ use fantoccini::{Client, Locator};
 use sessionkeeper_tests::desktop::{
     App, BusMonitor, app_binary, invoke_action, take_desktop, window_titles,
 };
-use sessionkeeper_tests::webdriver::{Driver, eventually, switch_to_window, text_of, value_of};
+use sessionkeeper_tests::webdriver::{
+    Driver, click_when_enabled, eventually, switch_to_window, text_of, value_of,
+};
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
 
 const GITHUB_TOKEN: &str = "ghp_simulated_github_token";
@@ -459,23 +461,4 @@ fn closing_the_login_window_halfway_cancels_and_a_second_request_focuses_the_ope
             .is_none(),
         "nothing was pushed"
     );
-}
-
-/// Clicks the button at `css` once it is enabled (the dashboard disables a button while its
-/// action runs).
-async fn click_when_enabled(client: &Client, css: &str) {
-    eventually(&format!("{css} enabled"), WAIT, || async {
-        match client.find(Locator::Css(css)).await {
-            Ok(button) => button.is_enabled().await.unwrap_or(false),
-            Err(_) => false,
-        }
-    })
-    .await;
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
 }

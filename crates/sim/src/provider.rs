@@ -71,17 +71,11 @@ async fn products(State(state): State<Shared>, request: Request) -> Response {
     let headers = request.headers().clone();
     let fault = {
         let mut s = lock(&state);
-        s.requests.push(RecordedRequest {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-            host: headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
-            cookie_names: cookie_names(&headers),
-            has_token: token(&headers).is_some(),
-        });
+        s.requests.push(recorded(
+            request.method().as_str(),
+            request.uri().path(),
+            &headers,
+        ));
         s.take_fault()
     };
     if let Some(fault) = fault {
@@ -189,17 +183,9 @@ async fn token_login_submit(
 /// Where the token provider sends the browser, with the token in the URL. Recorded, so a
 /// test can tell that a login window stopped the navigation instead of loading this page.
 async fn token_callback(State(state): State<Shared>, headers: HeaderMap) -> Html<&'static str> {
-    lock(&state).requests.push(RecordedRequest {
-        method: "GET".to_owned(),
-        path: "/token/callback".to_owned(),
-        host: headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        cookie_names: cookie_names(&headers),
-        has_token: false,
-    });
+    lock(&state)
+        .requests
+        .push(recorded("GET", "/token/callback", &headers));
     Html(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged in</title></head>\
           <body><p id=\"done\">Login complete. You may close this window.</p></body></html>",
@@ -262,6 +248,21 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     cookies(headers).find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// A request as the sim keeps it for tests: its host and cookie names, never values.
+pub(crate) fn recorded(method: &str, path: &str, headers: &HeaderMap) -> RecordedRequest {
+    RecordedRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        host: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        cookie_names: cookie_names(headers),
+        has_token: token(headers).is_some(),
+    }
 }
 
 fn cookie_names(headers: &HeaderMap) -> Vec<String> {

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 
-use crate::state::{RecordedRequest, SessionKind, random_token};
+use crate::state::{SessionKind, random_token};
 use crate::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -41,17 +41,8 @@ async fn login_page(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let mut s = lock(&state);
-    s.requests.push(RecordedRequest {
-        method: "GET".to_owned(),
-        path: "/sso/login".to_owned(),
-        host: headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        cookie_names: Vec::new(),
-        has_token: false,
-    });
+    s.requests
+        .push(crate::provider::recorded("GET", "/sso/login", &headers));
     let portal = s.urls.portal.clone();
     let device = random_token(12);
     (

@@ -298,6 +298,31 @@ impl Pusher {
     }
 }
 
+/// The target's account and its token, or the failure that says which is missing.
+fn account_and_token<'a>(
+    target: &PushTarget,
+    account: Option<&'a Account>,
+    token: Option<&'a Secret>,
+) -> Result<(&'a Account, &'a Secret), Failure> {
+    let account = account.ok_or_else(|| {
+        Failure::new(
+            format!("no account named {:?}", target.account()),
+            "fix the config",
+        )
+    })?;
+    let token = token.ok_or_else(|| {
+        let vars = crate::vault::token_env_vars(account.kind).join(" or ");
+        Failure::new(
+            format!("no token for account {}", account.name),
+            format!(
+                "run `sessionkeeper secret set account:{}` (or set {vars})",
+                account.name
+            ),
+        )
+    })?;
+    Ok((account, token))
+}
+
 async fn probe_one(
     target: &PushTarget,
     account: Option<&Account>,
@@ -316,22 +341,7 @@ async fn probe_one(
             ))
         };
     }
-    let account = account.ok_or_else(|| {
-        Failure::new(
-            format!("no account named {:?}", target.account()),
-            "fix the config",
-        )
-    })?;
-    let token = token.ok_or_else(|| {
-        let vars = crate::vault::token_env_vars(account.kind).join(" or ");
-        Failure::new(
-            format!("no token for account {}", account.name),
-            format!(
-                "run `sessionkeeper secret set account:{}` (or set {vars})",
-                account.name
-            ),
-        )
-    })?;
+    let (account, token) = account_and_token(target, account, token)?;
     let client = client.expect("network targets have a client")?;
     match target {
         PushTarget::Github(t) => github::probe(&client, &account.api_url, token, t, policy).await,
@@ -382,22 +392,8 @@ impl Job {
                 file::push(t, &self.session)
             };
         }
-        let account = self.account.as_ref().ok_or_else(|| {
-            Failure::new(
-                format!("no account named {:?}", self.target.account()),
-                "fix the config",
-            )
-        })?;
-        let token = self.token.as_ref().ok_or_else(|| {
-            let vars = crate::vault::token_env_vars(account.kind).join(" or ");
-            Failure::new(
-                format!("no token for account {}", account.name),
-                format!(
-                    "run `sessionkeeper secret set account:{}` (or set {vars})",
-                    account.name
-                ),
-            )
-        })?;
+        let (account, token) =
+            account_and_token(&self.target, self.account.as_ref(), self.token.as_ref())?;
         match &self.target {
             PushTarget::Github(t) => {
                 github::preflight(t, &self.export)?;
