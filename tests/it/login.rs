@@ -462,3 +462,63 @@ fn closing_the_login_window_halfway_cancels_and_a_second_request_focuses_the_ope
         "nothing was pushed"
     );
 }
+
+#[test]
+fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig {
+        captcha_ttl: Duration::from_secs(2),
+        ..SimConfig::default()
+    });
+    let env = ready(&sim, "login-captcha", "mtn");
+    let before = env.run(&["export", "mtn", "--output-only"]).stdout;
+    let driver = Driver::start(&env);
+    let u = sim.urls();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        click_when_enabled(&client, "#card-mtn [data-action=\"reauthenticate\"]").await;
+        switch_to_window(&client, &u.sso_login, WAIT).await;
+        eventually("pre-filled", WAIT, || async {
+            value_of(&client, "#password").await == "demo-password"
+        })
+        .await;
+        // The human ticks the captcha, then dawdles past its lifetime before signing in.
+        click_when_enabled(&client, "#robot").await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        click_when_enabled(&client, "#submit").await;
+        eventually(
+            "the SSO says the captcha must be given again",
+            WAIT,
+            || async { client.find(Locator::Css("#error")).await.is_ok() },
+        )
+        .await;
+        assert_eq!(
+            window_count(&client).await,
+            2,
+            "the login window stays open"
+        );
+        assert_eq!(
+            env.run(&["export", "mtn", "--output-only"]).stdout,
+            before,
+            "nothing captured from a failed login"
+        );
+        // The same window works: the form is filled again, a fresh tick goes through.
+        eventually("pre-filled again", WAIT, || async {
+            value_of(&client, "#password").await == "demo-password"
+        })
+        .await;
+        click_when_enabled(&client, "#robot").await;
+        eventually("the captcha token", WAIT, || async {
+            !value_of(&client, "#captcha").await.is_empty()
+        })
+        .await;
+        click_when_enabled(&client, "#submit").await;
+        driver.wait_for_log("the capture", WAIT, |log| {
+            log.contains("MTN Login Test: logged in; pushed to 2 of 2")
+        });
+        let _ = client.close().await;
+    });
+    assert_ne!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
+}
