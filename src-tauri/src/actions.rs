@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser as _;
-use sessionkeeper_core::Checker;
+use sessionkeeper_core::capture::{AcceptError, accept};
 use sessionkeeper_core::push::{Credentials, Pusher, push_event};
 use sessionkeeper_core::refresh::{TokioSleeper, renew};
+use sessionkeeper_core::session::Session;
+use sessionkeeper_core::{Checker, Profile};
 use tauri::AppHandle;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
@@ -74,24 +76,17 @@ fn push_again(app: &AppHandle, profile: String) {
 /// and says so; on failure, one notification with Re-authenticate. The watch loop hears the
 /// end either way.
 pub(crate) fn refresh(app: &AppHandle, profile: String) {
-    let shared = crate::shared(app);
-    let config = Arc::clone(&shared.config);
-    let keychain = shared.keychain.clone();
-    let history = shared.history.clone();
+    let (config, keychain, history) = crate::shared(app).handles();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let Some(p) = config.profiles.get(&profile).cloned() else {
             return;
         };
         tracing::info!(%profile, "refreshing without a human");
-        let vault = match tokio::task::spawn_blocking(move || keychain.vault()).await {
-            Ok(Ok(vault)) => vault,
-            Ok(Err(e)) => {
-                refresh_failed(&app, &p, &e.to_string());
-                return;
-            }
+        let vault = match keychain.open().await {
+            Ok(vault) => vault,
             Err(e) => {
-                tracing::error!("refresh task failed: {e}");
+                refresh_failed(&app, &p, &e.to_string());
                 return;
             }
         };
@@ -118,6 +113,27 @@ fn refresh_failed(app: &AppHandle, p: &sessionkeeper_core::Profile, why: &str) {
     );
 }
 
+/// A captured or pasted session's way in: core's `accept` (validate, then store with the
+/// previous kept, recorded as from `source`); then the watch loop hears of it and the push
+/// starts in the background (its result is a notification, prefixed with `prefix`).
+pub(crate) async fn accept_and_push(
+    app: &AppHandle,
+    p: &Profile,
+    session: Session,
+    checker: &Checker,
+    source: &str,
+    prefix: &'static str,
+) -> Result<(), AcceptError> {
+    let (_, keychain, history) = crate::shared(app).handles();
+    let vault = keychain.open().await?;
+    accept(p, session, &vault, checker, history.as_ref(), source).await?;
+    send(app, Command::Captured(p.id.clone()));
+    let app = app.clone();
+    let id = p.id.clone();
+    tauri::async_runtime::spawn(async move { push_and_report(&app, &id, prefix).await });
+    Ok(())
+}
+
 /// Pushes the stored session of `profile` to all its targets, records each result, and
 /// notifies "pushed to N of N" (with `prefix`) or what failed.
 pub(crate) async fn push_and_report(app: &AppHandle, profile: &str, prefix: &str) {
@@ -131,14 +147,7 @@ pub(crate) async fn push_and_report_to(
     prefix: &str,
     only: Option<usize>,
 ) {
-    let (config, keychain, history) = {
-        let shared = crate::shared(app);
-        (
-            Arc::clone(&shared.config),
-            shared.keychain.clone(),
-            shared.history.clone(),
-        )
-    };
+    let (config, keychain, history) = crate::shared(app).handles();
     let Some(mut p) = config.profiles.get(profile).cloned() else {
         return;
     };
@@ -212,9 +221,7 @@ pub(crate) async fn push_and_report_to(
 /// Copies the export of `profile` to the clipboard, and clears it a minute later unless
 /// something else was copied meanwhile.
 fn copy_export(app: &AppHandle, profile: String) {
-    let shared = crate::shared(app);
-    let config = Arc::clone(&shared.config);
-    let keychain = shared.keychain.clone();
+    let (config, keychain, _) = crate::shared(app).handles();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let Some(p) = config.profiles.get(&profile).cloned() else {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sessionkeeper_core::Checker;
-use sessionkeeper_core::capture::{self, AcceptError};
+use sessionkeeper_core::capture::AcceptError;
 use sessionkeeper_core::config::Capture;
 use sessionkeeper_core::overview::{ProfileHistory, ProfileView, profile_history};
 use sessionkeeper_core::push::{Credentials, Pusher};
@@ -160,46 +160,32 @@ pub(crate) async fn paste_session(
     text: String,
 ) -> Result<String, String> {
     let text = Secret::new(text);
-    let (config, keychain, history) = parts(&app);
-    let p = config
+    let p = crate::shared(&app)
+        .config
         .profiles
         .get(&profile)
         .cloned()
         .ok_or_else(|| format!("no profile {profile:?}"))?;
     let session = Session::import(text.expose(), &p).map_err(|e| e.to_string())?;
     drop(text);
-    let vault = tokio::task::spawn_blocking(move || keychain.vault())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    match capture::accept(
+    let accepted = crate::actions::accept_and_push(
+        &app,
         &p,
         session,
-        &vault,
         &Checker::new(),
-        history.as_ref(),
         "paste",
+        "pasted session; ",
     )
-    .await
-    {
-        Ok(_) => {
-            let _ = crate::shared(&app)
-                .commands
-                .send(Command::Captured(p.id.clone()));
-            let app = app.clone();
-            let id = p.id.clone();
-            tauri::async_runtime::spawn(async move {
-                crate::actions::push_and_report(&app, &id, "pasted session; ").await;
-            });
-            Ok(if p.push.is_empty() {
-                "Validated and stored.".to_owned()
-            } else {
-                format!(
-                    "Validated and stored; pushing to {} target(s).",
-                    p.push.len()
-                )
-            })
-        }
+    .await;
+    match accepted {
+        Ok(()) => Ok(if p.push.is_empty() {
+            "Validated and stored.".to_owned()
+        } else {
+            format!(
+                "Validated and stored; pushing to {} target(s).",
+                p.push.len()
+            )
+        }),
         Err(AcceptError::Refused { detail }) => Err(format!(
             "The server refused this session ({detail}). Nothing was stored."
         )),
@@ -225,16 +211,13 @@ pub(crate) fn push_target(app: AppHandle, profile: String, index: usize) -> Resu
 #[tauri::command]
 pub(crate) async fn extend_tracked(app: AppHandle, profile: String) -> Result<String, String> {
     known(&app, &profile)?;
-    let (config, keychain, history) = parts(&app);
+    let (config, keychain, history) = crate::shared(&app).handles();
     let p = config
         .profiles
         .get(&profile)
         .cloned()
         .ok_or("no such profile")?;
-    let vault = tokio::task::spawn_blocking(move || keychain.vault())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let vault = keychain.open().await.map_err(|e| e.to_string())?;
     match sessionkeeper_core::tracked::extend(
         &p,
         &vault,
@@ -275,7 +258,7 @@ pub(crate) struct Configuration {
 
 #[tauri::command]
 pub(crate) async fn configuration(app: AppHandle) -> Configuration {
-    let (config, keychain, _) = parts(&app);
+    let (config, keychain, _) = crate::shared(&app).handles();
     let problems = config
         .profiles
         .values()
@@ -321,7 +304,7 @@ pub(crate) struct Reach {
 #[tauri::command]
 pub(crate) async fn check_tokens(app: AppHandle, profile: String) -> Result<Vec<Reach>, String> {
     known(&app, &profile)?;
-    let (config, keychain, _) = parts(&app);
+    let (config, keychain, _) = crate::shared(&app).handles();
     let p = config
         .profiles
         .get(&profile)
@@ -352,21 +335,6 @@ pub(crate) async fn check_tokens(app: AppHandle, profile: String) -> Result<Vec<
             },
         })
         .collect())
-}
-
-type Parts = (
-    Arc<sessionkeeper_core::Config>,
-    crate::watch::Keychain,
-    Option<sessionkeeper_core::history::History>,
-);
-
-fn parts(app: &AppHandle) -> Parts {
-    let shared = crate::shared(app);
-    (
-        Arc::clone(&shared.config),
-        shared.keychain.clone(),
-        shared.history.clone(),
-    )
 }
 
 fn known(app: &AppHandle, profile: &str) -> Result<(), String> {

@@ -42,6 +42,18 @@ pub(crate) struct Shared {
     pub demo: bool,
 }
 
+impl Shared {
+    /// Owned handles for work that outlives the caller (a spawned task): the config, the
+    /// keychain and the history.
+    pub(crate) fn handles(&self) -> (Arc<Config>, watch::Keychain, Option<History>) {
+        (
+            Arc::clone(&self.config),
+            self.keychain.clone(),
+            self.history.clone(),
+        )
+    }
+}
+
 /// Parses the arguments, starts the app and runs it until Quit.
 pub fn main() -> ExitCode {
     let args = Args::parse();

@@ -21,8 +21,6 @@ use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager as _, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tokio::sync::mpsc;
 
-use crate::watch::Command;
-
 /// How often the window's URL and cookies are looked at while a login is under way.
 const POLL: Duration = Duration::from_millis(300);
 /// How long to wait before validating again when the server could not tell.
@@ -208,46 +206,62 @@ async fn watch_login(
     let checker = Checker::new();
     // The jar that was refused (a fingerprint of its values), so it is not sent again and again.
     let mut refused: Option<u64> = None;
+    // A token whose validation could not tell: seen once, in the redirect, so it is tried
+    // again (losing it would lose the login) until it is stored, refused or the window closes.
+    let mut unsure_token: Option<Secret> = None;
     loop {
-        let session = tokio::select! {
-            token = redirected.recv() => {
-                // None: the webview is gone (its page was closed: by the human, by a page
-                // script, or over WebDriver). Whatever is left of the window goes too.
-                let Some(token) = token else {
-                    let _ = window.destroy();
-                    tracing::info!(profile = %p.id, "login window closed: nothing captured");
-                    return;
-                };
-                Some(Session::captured(&p, Vec::new(), Some(token)))
-            }
-            () = tokio::time::sleep(POLL) => {
+        let session = match unsure_token.take() {
+            Some(token) => {
                 if app.get_webview_window(window.label()).is_none() {
                     tracing::info!(profile = %p.id, "login window closed: nothing captured");
                     return;
                 }
-                if p.capture == Capture::Cookies {
-                    let jar = read_jar(&window, &p).await;
-                    match jar {
-                        Some(cookies) if refused != Some(fingerprint(&cookies)) => {
-                            Some(Session::captured(&p, cookies, None))
-                        }
-                        _ => None,
-                    }
-                } else {
-                    None
-                }
+                Some(Session::captured(&p, Vec::new(), Some(token)))
             }
+            None => tokio::select! {
+                token = redirected.recv() => {
+                    // None: the webview is gone (its page was closed: by the human, by a page
+                    // script, or over WebDriver). Whatever is left of the window goes too.
+                    let Some(token) = token else {
+                        let _ = window.destroy();
+                        tracing::info!(profile = %p.id, "login window closed: nothing captured");
+                        return;
+                    };
+                    Some(Session::captured(&p, Vec::new(), Some(token)))
+                }
+                () = tokio::time::sleep(POLL) => {
+                    if app.get_webview_window(window.label()).is_none() {
+                        tracing::info!(profile = %p.id, "login window closed: nothing captured");
+                        return;
+                    }
+                    if p.capture == Capture::Cookies {
+                        match read_jar(&window, &p).await {
+                            Some(cookies) if refused != Some(fingerprint(&cookies)) => {
+                                Some(Session::captured(&p, cookies, None))
+                            }
+                            _ => None,
+                        }
+                    } else {
+                        None
+                    }
+                }
+            },
         };
         let Some(session) = session else { continue };
         let _ = window.set_title(&title(&p, "signed in; validating the session…"));
         tracing::info!(profile = %p.id, cookies = session.cookies.len(), "login complete: validating");
-        match store(&app, &p, session.clone(), &checker).await {
+        let accepted = crate::actions::accept_and_push(
+            &app,
+            &p,
+            session.clone(),
+            &checker,
+            "login",
+            "logged in; ",
+        )
+        .await;
+        match accepted {
             Ok(()) => {
                 let _ = window.close();
-                let _ = crate::shared(&app)
-                    .commands
-                    .send(Command::Captured(p.id.clone()));
-                crate::actions::push_and_report(&app, &p.id, "logged in; ").await;
                 return;
             }
             Err(AcceptError::Refused { detail }) => {
@@ -270,68 +284,11 @@ async fn watch_login(
                     );
                 }
                 tokio::time::sleep(RETRY_UNSURE).await;
-                if let Some(token) = session.token {
-                    // A token is seen once, in the redirect: keep trying with it.
-                    let _ = retry_token(&app, &p, token, &checker, &window).await;
-                    return;
-                }
+                // A jar is read again from the window; a token only lives here.
+                unsure_token = session.token;
             }
         }
     }
-}
-
-/// A captured token whose validation could not tell: tried again until it is stored, refused
-/// or the window is closed (the token lives only here; losing it would lose the login).
-async fn retry_token(
-    app: &AppHandle,
-    p: &Profile,
-    token: Secret,
-    checker: &Checker,
-    window: &WebviewWindow,
-) -> Result<(), AcceptError> {
-    loop {
-        let session = Session::captured(p, Vec::new(), Some(token.clone()));
-        match store(app, p, session, checker).await {
-            Ok(()) => {
-                let _ = window.close();
-                let _ = crate::shared(app)
-                    .commands
-                    .send(Command::Captured(p.id.clone()));
-                crate::actions::push_and_report(app, &p.id, "logged in; ").await;
-                return Ok(());
-            }
-            Err(e @ AcceptError::Refused { .. }) => {
-                let _ = window.set_title(&title(p, &format!("{e}; sign in again")));
-                return Err(e);
-            }
-            Err(e) => {
-                if app.get_webview_window(window.label()).is_none() {
-                    return Err(e);
-                }
-                let _ = window.set_title(&title(p, &format!("{e}; retrying")));
-                tokio::time::sleep(RETRY_UNSURE).await;
-            }
-        }
-    }
-}
-
-/// Validates and stores a captured session (core's `accept`), off the async threads.
-async fn store(
-    app: &AppHandle,
-    p: &Profile,
-    session: Session,
-    checker: &Checker,
-) -> Result<(), AcceptError> {
-    let shared = crate::shared(app);
-    let keychain = shared.keychain.clone();
-    let history = shared.history.clone();
-    let vault = tokio::task::spawn_blocking(move || keychain.vault())
-        .await
-        .map_err(|e| AcceptError::CannotTell {
-            detail: e.to_string(),
-        })??;
-    capture::accept(p, session, &vault, checker, history.as_ref(), "login").await?;
-    Ok(())
 }
 
 /// The session's cookies once the login is complete by `done_when`, or `None` while it is not

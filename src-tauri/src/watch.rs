@@ -83,6 +83,20 @@ impl Keychain {
     }
 }
 
+impl Keychain {
+    /// [`Keychain::vault`] on a blocking thread, for async code.
+    pub(crate) async fn open(&self) -> Result<Arc<Vault>, VaultError> {
+        let keychain = self.clone();
+        tokio::task::spawn_blocking(move || keychain.vault())
+            .await
+            .unwrap_or_else(|e| {
+                Err(VaultError::Unavailable {
+                    detail: format!("the keychain task failed: {e}"),
+                })
+            })
+    }
+}
+
 /// Everything the loop needs to start.
 #[derive(Debug)]
 pub(crate) struct Setup {
@@ -142,11 +156,7 @@ async fn run(app: AppHandle, setup: Setup, mut commands: UnboundedReceiver<Comma
     let mut monitor = Monitor::new(&setup.config, setup.history.clone(), Utc::now());
     let mut drawn = None;
     loop {
-        let keychain = setup.keychain.clone();
-        let vault = tokio::task::spawn_blocking(move || keychain.vault())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+        let vault = setup.keychain.open().await.map_err(|e| e.to_string());
         if let Err(e) = &vault {
             tracing::warn!("keychain not available, will retry: {e}");
         }
