@@ -199,6 +199,9 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
 
 #[test]
 fn a_broken_config_stops_the_app_with_the_file_line_and_key() {
+    // No other app may run: a launch that cannot read its config hands its arguments to a
+    // running one instead of failing.
+    let _desktop = take_desktop();
     let env = TestEnv::new("app-badconfig");
     env.write_config("[profiles.mtn]\ntracked_ttl = \"soon\"\n");
     let out = env
