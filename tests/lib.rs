@@ -293,6 +293,40 @@ backoff = "100ms"
     )
 }
 
+/// The benchmarks' config: `sim_config` plus sim's GitHub and Vercel accounts, with `mtn`
+/// pushed to a repository secret, an environment secret and a Vercel env var with redeploy.
+pub fn three_target_config(sim: &Sim) -> sessionkeeper_core::Config {
+    let u = sim.urls();
+    let text = format!(
+        "{}\n[accounts.github]\nkind = \"github\"\napi_url = \"{}\"\n[accounts.vercel]\nkind = \"vercel\"\napi_url = \"{}\"\n\
+         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nsecret = \"MTN_SESSION\"\n\
+         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nenvironment = \"production\"\nsecret = \"MTN_SESSION\"\n\
+         [[profiles.mtn.push]]\nto = \"vercel\"\nproject = \"circletel\"\nenv = \"MTN_SESSION\"\nredeploy = true\n",
+        sim_config(sim),
+        u.github_api,
+        u.vercel_api
+    );
+    sessionkeeper_core::Config::parse(&text, Path::new("bench.toml")).expect("config")
+}
+
+/// The tokens sim's GitHub and Vercel fakes accept, as the push takes them.
+pub fn sim_credentials() -> sessionkeeper_core::push::Credentials {
+    let sim = SimConfig::default();
+    sessionkeeper_core::push::Credentials {
+        tokens: std::collections::HashMap::from([
+            (
+                "github".to_owned(),
+                sessionkeeper_core::Secret::new(sim.github_token),
+            ),
+            (
+                "vercel".to_owned(),
+                sessionkeeper_core::Secret::new(sim.vercel_token),
+            ),
+        ]),
+        deploy_hooks: std::collections::HashMap::new(),
+    }
+}
+
 /// Mints a live cookie session on `sim` and imports it as profile `mtn`; returns its value.
 pub fn import_live_session(env: &TestEnv, sim: &Sim) -> String {
     let minted = sim.mint_session(SessionKind::Cookie, None);

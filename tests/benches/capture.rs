@@ -5,33 +5,23 @@
 //! sequential baseline measured in the same run: the same steps, each target pushed after the
 //! other. Needs a Secret Service: `scripts/bench.sh capture`.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sessionkeeper_core::capture::accept;
-use sessionkeeper_core::push::{Credentials, Pusher};
+use sessionkeeper_core::push::Pusher;
 use sessionkeeper_core::session::{Cookie, SameSite};
 use sessionkeeper_core::vault::Vault;
-use sessionkeeper_core::{Checker, Config, Secret, Session};
-use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, sim_config};
+use sessionkeeper_core::{Checker, Secret, Session};
+use sessionkeeper_tests::{
+    SessionKind, SimConfig, SimHandle, sim_credentials, three_target_config,
+};
 
 const ROUNDS: u32 = 5;
 const LATENCY: Duration = Duration::from_millis(150);
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
-    let u = sim.urls();
-    let text = format!(
-        "{}\n[accounts.github]\nkind = \"github\"\napi_url = \"{}\"\n[accounts.vercel]\nkind = \"vercel\"\napi_url = \"{}\"\n\
-         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nsecret = \"MTN_SESSION\"\n\
-         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nenvironment = \"production\"\nsecret = \"MTN_SESSION\"\n\
-         [[profiles.mtn.push]]\nto = \"vercel\"\nproject = \"circletel\"\nenv = \"MTN_SESSION\"\nredeploy = true\n",
-        sim_config(&sim),
-        u.github_api,
-        u.vercel_api
-    );
-    let config = Config::parse(&text, Path::new("bench.toml")).expect("config");
+    let config = three_target_config(&sim);
     let profile = config.profile("mtn").expect("mtn");
     let dir = tempfile::tempdir().expect("temp dir");
     let vault = Vault::open_isolated(
@@ -40,16 +30,7 @@ fn main() {
         dir.path().join("sessions"),
     )
     .expect("a Secret Service: run under scripts/bench.sh capture");
-    let credentials = Credentials {
-        tokens: HashMap::from([
-            (
-                "github".to_owned(),
-                Secret::new("ghp_simulated_github_token"),
-            ),
-            ("vercel".to_owned(), Secret::new("vercel_simulated_token")),
-        ]),
-        deploy_hooks: HashMap::new(),
-    };
+    let credentials = sim_credentials();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,30 +3,20 @@
 //! beside the sequential baseline (each target pushed alone, one after another) measured in
 //! the same run, and their ratio. Run: `cargo bench -p sessionkeeper-tests --bench push`.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sessionkeeper_core::push::{Credentials, Pusher};
-use sessionkeeper_core::{Config, Secret, Session};
-use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, cookie_export, sim_config};
+use sessionkeeper_core::Session;
+use sessionkeeper_core::push::Pusher;
+use sessionkeeper_tests::{
+    SessionKind, SimConfig, SimHandle, cookie_export, sim_credentials, three_target_config,
+};
 
 const ROUNDS: u32 = 5;
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
     sim.set_api_latency(Duration::from_millis(150));
-    let u = sim.urls();
-    let text = format!(
-        "{}\n[accounts.github]\nkind = \"github\"\napi_url = \"{}\"\n[accounts.vercel]\nkind = \"vercel\"\napi_url = \"{}\"\n\
-         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nsecret = \"MTN_SESSION\"\n\
-         [[profiles.mtn.push]]\nto = \"github\"\nrepo = \"acme/circletel\"\nenvironment = \"production\"\nsecret = \"MTN_SESSION\"\n\
-         [[profiles.mtn.push]]\nto = \"vercel\"\nproject = \"circletel\"\nenv = \"MTN_SESSION\"\nredeploy = true\n",
-        sim_config(&sim),
-        u.github_api,
-        u.vercel_api
-    );
-    let config = Config::parse(&text, Path::new("bench.toml")).expect("config");
+    let config = three_target_config(&sim);
     let profile = config.profile("mtn").expect("mtn");
     let minted = sim.mint_session(SessionKind::Cookie, None);
     let session = Session::import(
@@ -34,16 +24,7 @@ fn main() {
         profile,
     )
     .expect("session");
-    let credentials = Credentials {
-        tokens: HashMap::from([
-            (
-                "github".to_owned(),
-                Secret::new("ghp_simulated_github_token"),
-            ),
-            ("vercel".to_owned(), Secret::new("vercel_simulated_token")),
-        ]),
-        deploy_hooks: HashMap::new(),
-    };
+    let credentials = sim_credentials();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
