@@ -175,6 +175,23 @@ async fn window_count(client: &Client) -> usize {
     client.windows().await.map(|w| w.len()).unwrap_or(0)
 }
 
+/// After the human's submit: the log says the session was pushed to both targets, the login
+/// window closes and the dashboard's card for `profile` turns valid.
+async fn the_app_does_the_rest(client: &Client, driver: &Driver, name: &str, profile: &str) {
+    let pushed = format!("{name}: logged in; pushed to 2 of 2");
+    driver.wait_for_log("pushed to both targets", WAIT, |log| log.contains(&pushed));
+    eventually("the login window closes", WAIT, || async {
+        window_count(client).await == 1
+    })
+    .await;
+    eventually(
+        &format!("the dashboard shows {profile} valid"),
+        WAIT,
+        || async { card_status(client, profile).await == "valid" },
+    )
+    .await;
+}
+
 /// The dashboard card's status for `profile`, read in the dashboard window.
 async fn card_status(client: &Client, profile: &str) -> String {
     switch_to_window(client, "Session Keeper", WAIT).await;
@@ -253,26 +270,10 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
             !value_of(&client, "#captcha").await.is_empty()
         })
         .await;
-        client
-            .find(Locator::Css("#submit"))
-            .await
-            .expect("submit")
-            .click()
-            .await
-            .expect("submit");
+        click_when_enabled(&client, "#submit").await;
 
         // Nothing more from the human: captured, validated, stored, pushed, window closed.
-        driver.wait_for_log("pushed to both targets", WAIT, |log| {
-            log.contains("MTN Login Test: logged in; pushed to 2 of 2")
-        });
-        eventually("the login window closes", WAIT, || async {
-            window_count(&client).await == 1
-        })
-        .await;
-        eventually("the dashboard shows mtn valid", WAIT, || async {
-            card_status(&client, "mtn").await == "valid"
-        })
-        .await;
+        the_app_does_the_rest(&client, &driver, "MTN Login Test", "mtn").await;
         let _ = client.close().await;
     });
 
@@ -331,24 +332,8 @@ fn with_redirect_param_the_token_is_taken_from_the_redirect_and_the_callback_nev
             value_of(&client, "#username").await == "demo"
         })
         .await;
-        client
-            .find(Locator::Css("#submit"))
-            .await
-            .expect("submit")
-            .click()
-            .await
-            .expect("submit");
-        driver.wait_for_log("pushed to both targets", WAIT, |log| {
-            log.contains("Breeze Login Test: logged in; pushed to 2 of 2")
-        });
-        eventually("the login window closes", WAIT, || async {
-            window_count(&client).await == 1
-        })
-        .await;
-        eventually("the dashboard shows breeze valid", WAIT, || async {
-            card_status(&client, "breeze").await == "valid"
-        })
-        .await;
+        click_when_enabled(&client, "#submit").await;
+        the_app_does_the_rest(&client, &driver, "Breeze Login Test", "breeze").await;
         let _ = client.close().await;
     });
     let export = env.run(&["export", "breeze", "--output-only"]).stdout;
