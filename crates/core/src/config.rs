@@ -380,24 +380,6 @@ pub fn placeholders(value: &str) -> impl Iterator<Item = &str> {
         .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
-/// Replace `path` atomically (temp file beside it, then rename), keeping its permissions.
-fn write_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let permissions = std::fs::metadata(path)?.permissions();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sk-config-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.as_file().set_permissions(permissions)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// What a loaded profile still lacks to do its whole job (the config is valid, but e.g. a
 /// profile without `validate` can never be checked). Empty when nothing is missing.
 pub fn problems(profile: &Profile) -> Vec<String> {
@@ -486,7 +468,7 @@ impl Config {
         }
         let edited = doc.to_string();
         let config = Self::parse(&edited, path)?;
-        write_keeping_permissions(path, edited.as_bytes())
+        crate::paths::rewrite_keeping_permissions(path, edited.as_bytes())
             .map_err(|e| ConfigError::whole_file(path, format!("cannot write the file: {e}")))?;
         Ok(config)
     }

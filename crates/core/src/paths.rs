@@ -31,21 +31,50 @@ pub fn expand_home(path: &str) -> PathBuf {
 /// Write `bytes` to `path` atomically (temp file in the same directory, then rename) with mode
 /// 0600 on Unix, creating the directory (0700) if needed.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".sk-").tempfile_in(dir)?;
+    create_private_dir(parent_dir(path))?;
     // tempfile creates files 0600 on Unix already; keep it explicit for the reader.
     #[cfg(unix)]
-    {
+    let permissions = {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Some(std::fs::Permissions::from_mode(0o600))
+    };
+    #[cfg(not(unix))]
+    let permissions = None;
+    replace_atomically(path, bytes, permissions)
+}
+
+/// Replace the existing file at `path` atomically, keeping its permissions (the config file
+/// when `learn --apply` edits it).
+pub fn rewrite_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let permissions = std::fs::metadata(path)?.permissions();
+    replace_atomically(path, bytes, Some(permissions))
+}
+
+/// A temp file in `path`'s directory with `bytes` (and `permissions`), synced, then renamed
+/// over `path`: readers see the old file or the new one, never half of one.
+fn replace_atomically(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sk-")
+        .tempfile_in(parent_dir(path))?;
+    if let Some(permissions) = permissions {
+        tmp.as_file().set_permissions(permissions)?;
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// `mkdir -p` with mode 0700 for the directories created.
