@@ -73,7 +73,8 @@ pub struct PushLine {
 }
 
 impl PushLine {
-    fn of(event: &Event) -> Option<Self> {
+    /// The line of a `push` event; `None` for any other event.
+    pub fn of(event: &Event) -> Option<Self> {
         match event {
             Event::Push {
                 at,

@@ -30,9 +30,9 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         .as_ref()
         .map(History::events)
         .unwrap_or_default();
-    let Some(learned) = lifetime::estimate(&events, &profile.id, Utc::now(), MIN_ENDED_SESSIONS)
-    else {
-        let ended = lifetime::estimate(&events, &profile.id, Utc::now(), 1).map_or(0, |e| e.ended);
+    let estimate = lifetime::estimate(&events, &profile.id, Utc::now(), 1);
+    let Some(learned) = estimate.filter(|e| e.ended >= MIN_ENDED_SESSIONS) else {
+        let ended = estimate.map_or(0, |e| e.ended);
         return Err(Failure::new(
             1,
             format!(

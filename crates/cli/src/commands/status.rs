@@ -6,6 +6,7 @@ use sessionkeeper_core::duration::HumanDuration;
 use sessionkeeper_core::duration::format_span;
 use sessionkeeper_core::history::{Event, History, last_checks, last_pushes};
 use sessionkeeper_core::lifetime::{self, LifetimeEstimate, MIN_ENDED_SESSIONS};
+use sessionkeeper_core::overview::PushLine;
 use sessionkeeper_core::vault::Slot;
 use sessionkeeper_core::{Status, check::Reason};
 
@@ -38,17 +39,7 @@ struct ProfileStatus {
     /// The configured tracked_ttl, to compare with what was learned.
     tracked_ttl_secs: i64,
     /// The last push to each target (from the history; never the value).
-    last_pushes: Vec<PushSummary>,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PushSummary {
-    target: String,
-    ok: bool,
-    at: DateTime<Utc>,
-    detail: String,
-    deployment_url: Option<String>,
+    last_pushes: Vec<PushLine>,
 }
 
 pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
@@ -96,23 +87,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             last_pushes: pushes
                 .iter()
                 .filter(|((p, _), _)| p == &profile.id)
-                .filter_map(|(_, e)| match e {
-                    Event::Push {
-                        target,
-                        ok,
-                        at,
-                        detail,
-                        deployment_url,
-                        ..
-                    } => Some(PushSummary {
-                        target: target.clone(),
-                        ok: *ok,
-                        at: *at,
-                        detail: detail.clone(),
-                        deployment_url: deployment_url.clone(),
-                    }),
-                    _ => None,
-                })
+                .filter_map(|(_, e)| PushLine::of(e))
                 .collect(),
         });
     }
