@@ -81,9 +81,7 @@ impl Keychain {
         tracing::info!("keychain open (service {})", vault.service());
         Ok(vault)
     }
-}
 
-impl Keychain {
     /// [`Keychain::vault`] on a blocking thread, for async code.
     pub(crate) async fn open(&self) -> Result<Arc<Vault>, VaultError> {
         let keychain = self.clone();
