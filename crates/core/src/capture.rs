@@ -6,7 +6,7 @@
 use url::Url;
 
 use crate::check::Status;
-use crate::config::{Capture, Prefill, Profile};
+use crate::config::{Capture, Prefill, Profile, same_or_below};
 use crate::history::{Event, History};
 use crate::secret::Secret;
 use crate::session::{Cookie, Session};
@@ -23,8 +23,8 @@ pub fn is_done(profile: &Profile, url: &Url, cookie_names: &[&str]) -> bool {
         return token_in_redirect(profile, url).is_some();
     }
     let done_when = &profile.done_when;
-    let prefix = done_when.url_prefix.as_ref().map(|p| p.get_ref().as_str());
-    if prefix.is_some_and(|p| !url.as_str().starts_with(p)) {
+    let prefix = done_when.url_prefix.as_ref();
+    if prefix.is_some_and(|p| !same_or_below(url, p)) {
         return false;
     }
     if !done_when.cookies.is_empty() {
@@ -50,7 +50,7 @@ pub fn token_in_redirect(profile: &Profile, url: &Url) -> Option<Secret> {
     }
     let param = profile.redirect_param.as_deref()?;
     if let Some(prefix) = &profile.done_when.url_prefix
-        && !url.as_str().starts_with(prefix.get_ref().as_str())
+        && !same_or_below(url, prefix)
     {
         return None;
     }

@@ -3,7 +3,6 @@
 //! Display strings are what the CLI and the tray show, so they never contain a secret.
 
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Anything the core can fail with.
@@ -49,23 +48,6 @@ impl ConfigError {
             line: None,
             column: None,
             key: None,
-            message,
-        }
-    }
-
-    pub(crate) fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: String) -> Self {
-        let Some(span) = span else {
-            return Self::whole_file(file, message);
-        };
-        let start = span.start.min(text.len());
-        let before = &text[..start];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        Self {
-            file: file.to_owned(),
-            line: Some(line),
-            column: Some(column),
-            key: crate::config::key_path_at(text, start),
             message,
         }
     }
@@ -144,6 +126,12 @@ pub enum VaultError {
         why: String,
         dir: PathBuf,
     },
+    #[error(
+        "the keychain has lost its session-key item, but session files exist in {dir}: they \
+         cannot be read without it. Restore the keychain (or its backup), or remove the files \
+         to start over and log in again. Nothing was written."
+    )]
+    KeyMissing { dir: PathBuf },
     #[error("the keychain rejected {item}: {detail}")]
     Rejected { item: String, detail: String },
     #[error("{what} ({path}): {source}")]

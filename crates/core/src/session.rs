@@ -195,6 +195,24 @@ impl Session {
         Secret::new(STANDARD.encode(self.to_json().expose()))
     }
 
+    /// Reads back what [`Session::to_json`] wrote (the vault's own files): the export JSON
+    /// exactly, with no profile to fill gaps from. Errors never echo the input.
+    pub fn from_export_json(text: &str) -> Result<Self, ImportError> {
+        let doc: ExportDoc =
+            serde_json::from_str(text).map_err(|e| ImportError::BadJson(json_error(&e)))?;
+        if doc.version != EXPORT_VERSION {
+            return Err(ImportError::UnsupportedVersion(doc.version));
+        }
+        Ok(Self {
+            profile: doc.profile,
+            session_id: doc.session_id,
+            captured_at: doc.captured_at,
+            expires_at: doc.expires_at,
+            cookies: doc.cookies,
+            token: doc.token,
+        })
+    }
+
     /// Read a session for `profile` from what a person pasted: an export, JSON, or a bare token.
     /// Surrounding whitespace and line breaks (as terminals wrap base64) are ignored.
     pub fn import(input: &str, profile: &Profile) -> Result<Self, ImportError> {
@@ -246,10 +264,8 @@ impl Session {
     }
 
     fn from_json(text: &str, profile: &Profile) -> Result<Self, ImportError> {
-        let doc: ImportDoc = serde_json::from_str(text).map_err(|e| {
-            // serde_json's messages name the field and position, never the value.
-            ImportError::BadJson(e.to_string())
-        })?;
+        let doc: ImportDoc =
+            serde_json::from_str(text).map_err(|e| ImportError::BadJson(json_error(&e)))?;
         if let Some(v) = doc.version
             && v != EXPORT_VERSION
         {
@@ -285,6 +301,20 @@ impl Session {
     pub fn time_left(&self, now: DateTime<Utc>) -> chrono::Duration {
         self.expires_at - now
     }
+}
+
+/// What went wrong in a JSON input, by kind and position only: serde's own messages quote the
+/// offending value (`invalid type: string "JSESSIONID=…"`), and the input is a secret.
+fn json_error(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Eof => "the JSON ends too early",
+        serde_json::error::Category::Data => {
+            "a field has the wrong type or a required one is missing"
+        }
+        serde_json::error::Category::Io => "it could not be read",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
 /// Now, to the whole second: the export format keeps seconds.

@@ -5,7 +5,7 @@
 use sessionkeeper_core::alert::{AlertAction, IssueAlert};
 use sessionkeeper_core::config::{AccountKind, parse_http_url};
 use sessionkeeper_core::history::Event;
-use sessionkeeper_core::vault::env_token;
+use sessionkeeper_core::vault::env_token_for;
 
 use super::validate::{SessionSource, check_all, load_sessions, select_profiles};
 use crate::context::{Context, Failure, Outcome, record};
@@ -49,7 +49,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         }
     };
     // CI passes the token in GH_TOKEN/GITHUB_TOKEN; on a desktop it comes from the keychain.
-    let token = match (env_token(AccountKind::Github), github) {
+    let token = match (env_token_for(AccountKind::Github, &api_url), github) {
         (Some((_, token)), _) => token,
         (None, Some(account)) => ctx
             .vault()

@@ -311,7 +311,7 @@ fn account_and_token<'a>(
         )
     })?;
     let token = token.ok_or_else(|| {
-        let vars = crate::vault::token_env_vars(account.kind).join(" or ");
+        let vars = crate::vault::token_env_vars(account).join(" or ");
         Failure::new(
             format!("no token for account {}", account.name),
             format!(

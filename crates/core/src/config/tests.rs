@@ -1,0 +1,257 @@
+//! The config's tests: the contract's example, every located error, the in-place edit.
+
+use std::path::Path;
+
+use super::*;
+use crate::duration::HumanDuration;
+use crate::error::ConfigError;
+
+const GOOD: &str = r##"
+[accounts.github]
+kind = "github"
+api_url = "https://api.github.com"
+
+[accounts.vercel]
+kind = "vercel"
+team_id = "team_abc"
+
+[profiles.mtn]
+name = "MTN Wholesale"
+login_url = "https://sso.example.net/login"
+capture = "cookies"
+cookie_urls = ["https://wholesale.example.net/"]
+done_when = { url_prefix = "https://wholesale.example.net/portal", cookies = ["JSESSIONID"] }
+session_id_cookie = "JSESSIONID"
+prefill = { username = "#username", password = "#password" }
+tracked_ttl = "60m"
+warn_before = "60m"
+poll_every = "5m"
+
+[profiles.mtn.validate]
+url = "https://wholesale.example.net/api/products"
+method = "GET"
+valid_status = [200]
+invalid_status = [401, 403]
+invalid_redirect_prefix = "https://sso.example.net/"
+
+[[profiles.mtn.push]]
+to = "github"
+repo = "acme/circletel"
+secret = "MTN_SESSION"
+
+[[profiles.mtn.push]]
+to = "vercel"
+project = "circletel"
+env = "MTN_SESSION"
+targets = ["production"]
+type = "encrypted"
+redeploy = true
+smoke_url = "https://circletel.example.app/api/mtn-wholesale/products"
+
+[[profiles.mtn.push]]
+to = "file"
+path = "~/.cache/mtn-session.json"
+format = "json"
+
+[profiles.breeze]
+name = "ICICI Breeze"
+login_url = "https://api.example.in/apiuser/login?api_key=KEY"
+capture = "redirect-param"
+redirect_param = "apisession"
+tracked_ttl = "24h"
+refresh_before = "15m"
+"##;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/sk/config.toml"))
+}
+
+#[test]
+fn the_contract_example_parses() {
+    let c = parse(GOOD).expect("contract example is valid");
+    let mtn = c.profile("mtn").expect("mtn");
+    assert_eq!(mtn.tracked_ttl.to_string(), "1h");
+    assert_eq!(mtn.push.len(), 3);
+    assert!(matches!(&mtn.push[0], PushTarget::Github(g) if g.secret == "MTN_SESSION"));
+    let breeze = c.profile("breeze").expect("breeze");
+    assert!(breeze.is_token());
+    assert_eq!(breeze.warn_before.to_string(), "30m");
+}
+
+/// Replaces `from` in the good config and returns the error, which must name `line` and `key`.
+fn broken(from: &str, to: &str, line: usize, key: &str) -> String {
+    assert!(GOOD.contains(from), "test setup: {from:?} not in GOOD");
+    let text = GOOD.replacen(from, to, 1);
+    let err = parse(&text).expect_err("must be rejected");
+    let shown = err.to_string();
+    assert_eq!(err.line, Some(line), "wrong line in: {shown}");
+    assert_eq!(err.key.as_deref(), Some(key), "wrong key in: {shown}");
+    assert!(
+        shown.starts_with(&format!("/etc/sk/config.toml:{line}:")),
+        "{shown}"
+    );
+    shown
+}
+
+#[test]
+fn bad_duration_names_file_line_key_and_the_valid_form() {
+    let e = broken(
+        "tracked_ttl = \"60m\"",
+        "tracked_ttl = \"60x\"",
+        18,
+        "profiles.mtn.tracked_ttl",
+    );
+    assert!(e.contains("\"24h\""), "{e}");
+}
+
+#[test]
+fn unknown_key_is_an_error_listing_the_valid_ones() {
+    let e = broken(
+        "poll_every = \"5m\"",
+        "pol_every = \"5m\"",
+        20,
+        "profiles.mtn.pol_every",
+    );
+    assert!(e.contains("poll_every"), "{e}");
+}
+
+#[test]
+fn plain_http_is_refused_except_loopback() {
+    let e = broken(
+        "url = \"https://wholesale.example.net/api/products\"",
+        "url = \"http://wholesale.example.net/api/products\"",
+        23,
+        "profiles.mtn.validate.url",
+    );
+    assert!(e.contains("loopback"), "{e}");
+    let ok = GOOD.replace(
+        "https://wholesale.example.net/api/products",
+        "http://127.0.0.1:8080/api/products",
+    );
+    parse(&ok).expect("loopback http is allowed");
+}
+
+#[test]
+fn push_to_an_unknown_account_lists_the_valid_ones() {
+    let e = broken(
+        "to = \"vercel\"",
+        "to = \"vercell\"",
+        35,
+        "profiles.mtn.push[1].to",
+    );
+    assert!(e.contains("github, vercel, file"), "{e}");
+}
+
+#[test]
+fn wrong_types_and_enums_are_located() {
+    broken(
+        "capture = \"cookies\"",
+        "capture = \"cookie\"",
+        13,
+        "profiles.mtn.capture",
+    );
+    broken(
+        "valid_status = [200]",
+        "valid_status = [\"200\"]",
+        25,
+        "profiles.mtn.validate.valid_status[0]",
+    );
+    broken(
+        "kind = \"vercel\"",
+        "kind = \"netlify\"",
+        7,
+        "accounts.vercel.kind",
+    );
+    broken(
+        "secret = \"MTN_SESSION\"",
+        "secret = \"GITHUB_TOKEN\"",
+        32,
+        "profiles.mtn.push[0].secret",
+    );
+}
+
+#[test]
+fn a_syntax_error_is_located() {
+    let text = GOOD.replacen("tracked_ttl = \"60m\"", "tracked_ttl = \"60m", 1);
+    let err = parse(&text).expect_err("unterminated string");
+    assert_eq!(err.line, Some(18), "{err}");
+}
+
+#[test]
+fn missing_file_says_what_to_do() {
+    let err = Config::load(Path::new("/nonexistent/sk.toml")).expect_err("missing");
+    assert!(err.to_string().contains("--config"), "{err}");
+}
+
+fn refresh_error(table: &str) -> String {
+    let text = format!(
+        "[profiles.b]\ncapture = \"redirect-param\"\nredirect_param = \"t\"\n\n[profiles.b.refresh]\n{table}"
+    );
+    Config::parse(&text, Path::new("c.toml"))
+        .expect_err("refused")
+        .to_string()
+}
+
+#[test]
+fn refresh_is_read_with_its_exchange_and_defaults() {
+    let text = "[profiles.b]\ncapture = \"redirect-param\"\nredirect_param = \"t\"\n\n\
+        [profiles.b.refresh]\nurl = \"https://api.example/login\"\n\
+        fields = { user = \"{username}\", pw = \"{password}\" }\ncapture = \"json:a.b\"\n\n\
+        [profiles.b.refresh.exchange]\nurl = \"https://api.example/x\"\nformat = \"json\"\n\
+        fields = { tok = \"{value}\" }\ncapture = \"json:Success.session_token\"\n";
+    let config = Config::parse(text, Path::new("c.toml")).expect("parses");
+    let b = &config.profiles["b"];
+    let refresh = b.refresh.as_ref().expect("refresh");
+    assert_eq!(refresh.steps.len(), 2);
+    assert_eq!(refresh.steps[0].format, BodyFormat::Form);
+    assert_eq!(
+        refresh.steps[1].capture,
+        RefreshCapture::Json(vec!["Success".into(), "session_token".into()])
+    );
+    assert_eq!(
+        b.refresh_before.map(|d| d.to_string()).as_deref(),
+        Some("15m")
+    );
+}
+
+#[test]
+fn refresh_mistakes_are_located_and_explained() {
+    let e = refresh_error("url = \"https://a.example/\"\ncapture = \"header:X\"\n");
+    assert!(e.contains("c.toml:7") && e.contains("json:PATH"), "{e}");
+    let e = refresh_error(
+        "url = \"https://a.example/\"\nfields = { u = \"{user}\" }\ncapture = \"json:t\"\n",
+    );
+    assert!(e.contains("{user}") && e.contains("{username}"), "{e}");
+    let e = refresh_error("url = \"https://a.example/\"\ncapture = \"cookie:SID\"\n");
+    assert!(e.contains("token"), "{e}");
+    let e = refresh_error("url = \"http://a.example/\"\ncapture = \"json:t\"\n");
+    assert!(e.contains("c.toml:6"), "{e}");
+}
+
+#[test]
+fn tracked_ttl_is_set_in_place_keeping_comments_and_refused_for_an_unknown_profile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let text = GOOD.replace(
+        "tracked_ttl = \"60m\"",
+        "# the portal says 60 minutes\ntracked_ttl = \"60m\"   # conservative",
+    );
+    std::fs::write(&path, &text).expect("write");
+    let four_hours: HumanDuration = "4h".parse().expect("duration");
+    let config = Config::set_tracked_ttl(&path, "mtn", four_hours).expect("set");
+    assert_eq!(config.profiles["mtn"].tracked_ttl, four_hours);
+    let after = std::fs::read_to_string(&path).expect("read");
+    assert!(
+        after.contains("# the portal says 60 minutes\ntracked_ttl = \"4h\"   # conservative"),
+        "{after}"
+    );
+    assert_eq!(
+        after.replace("\"4h\"", "\"60m\""),
+        text,
+        "nothing else changed"
+    );
+
+    let e = Config::set_tracked_ttl(&path, "nope", four_hours).expect_err("unknown profile");
+    assert!(e.to_string().contains("[profiles.nope]"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), after);
+}

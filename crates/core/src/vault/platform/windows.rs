@@ -1,0 +1,15 @@
+//! Windows: Credential Manager.
+
+use std::sync::Arc;
+
+use keyring_core::CredentialStore;
+
+use crate::error::VaultError;
+
+pub(in crate::vault) fn store() -> Result<Arc<CredentialStore>, VaultError> {
+    windows_native_keyring_store::Store::new()
+        .map(|s| s as Arc<CredentialStore>)
+        .map_err(|e| VaultError::Unavailable {
+            detail: crate::vault::keychain::describe(&e),
+        })
+}
