@@ -19,6 +19,8 @@ pub fn cli_binary() -> PathBuf {
 }
 
 pub mod desktop;
+pub mod fixture;
+pub mod recording;
 pub mod webdriver;
 
 /// A workspace binary next to this test binary. A missing binary fails the test.

@@ -32,6 +32,9 @@ mod login;
 /// The dashboard window over WebDriver: cards, Validate now, the paste form.
 mod dashboard;
 
+/// The app's behaviour without a window: the controller, a recording host, a fake clock.
+mod controller;
+
 /// Config errors as the CLI shows them.
 mod config;
 

@@ -52,7 +52,9 @@ async fn run_for(
     let mut checks = 0;
     while now < start + span {
         let before = monitor.view("mtn").and_then(|v| v.checked_at);
-        let ticked = monitor.tick(now, store).await;
+        let ticked = monitor
+            .tick(now, store, &sessionkeeper_core::check::Checker::new())
+            .await;
         // sim_config also has `breeze`, which has no session here: only `mtn` is watched.
         notices.extend(ticked.into_iter().filter(|n| notice_profile(n) == "mtn"));
         if monitor.view("mtn").and_then(|v| v.checked_at) != before {
@@ -89,7 +91,9 @@ async fn faults(sim: &SimHandle) {
     let mut monitor = Monitor::new(&config, None, start);
 
     // First a healthy check, so that there is an episode to keep.
-    let first = monitor.tick(start, &store).await;
+    let first = monitor
+        .tick(start, &store, &sessionkeeper_core::check::Checker::new())
+        .await;
     assert!(
         first.iter().all(|n| notice_profile(n) != "mtn"),
         "{first:?}"
@@ -142,7 +146,7 @@ async fn faults(sim: &SimHandle) {
     sim.clear_fault();
     monitor.network_up(now);
     let back: Vec<Notice> = monitor
-        .tick(now, &store)
+        .tick(now, &store, &sessionkeeper_core::check::Checker::new())
         .await
         .into_iter()
         .filter(|n| notice_profile(n) == "mtn")
@@ -163,7 +167,9 @@ async fn expiry(sim: &SimHandle) {
     let (config, store) = setup(sim);
     let start = Utc::now();
     let mut monitor = Monitor::new(&config, None, start);
-    let first = monitor.tick(start, &store).await;
+    let first = monitor
+        .tick(start, &store, &sessionkeeper_core::check::Checker::new())
+        .await;
     assert!(
         first.iter().all(|n| notice_profile(n) != "mtn"),
         "{first:?}"
@@ -254,7 +260,7 @@ async fn learned(sim: &SimHandle) {
     // Tracked for an hour, warned 15 minutes before; but sessions here die after ~30 minutes.
     let mut monitor = Monitor::new(&config, Some(history), start);
     let first: Vec<Notice> = monitor
-        .tick(start, &store)
+        .tick(start, &store, &sessionkeeper_core::check::Checker::new())
         .await
         .into_iter()
         .filter(|n| notice_profile(n) == "mtn")
@@ -309,7 +315,9 @@ fn fifty_sim_sessions_teach_their_median_lifetime_within_ten_percent() {
                 source: "sim".into(),
             });
             loop {
-                let outcome = checker.check(profile, Some(&session)).await;
+                let outcome = checker
+                    .check(profile, Some(&session), chrono::Utc::now())
+                    .await;
                 events.push(Event::from_check(&outcome));
                 if outcome.status != sessionkeeper_core::Status::Valid {
                     break;

@@ -556,7 +556,7 @@ fn the_token_check_reaches_every_target_without_writing_and_names_what_is_wrong(
         &credentials(GITHUB_TOKEN, VERCEL_TOKEN),
     ));
     assert_eq!(good.len(), 4);
-    assert!(good.iter().all(|r| r.ok), "{good:#?}");
+    assert!(good.iter().all(|r| r.ok()), "{good:#?}");
     assert!(
         sim.github_secret("repo:acme/circletel", "MTN_SESSION")
             .is_none()
@@ -570,8 +570,8 @@ fn the_token_check_reaches_every_target_without_writing_and_names_what_is_wrong(
         &credentials("ghp_wrong", "vercel_wrong"),
     ));
     for r in bad.iter().filter(|r| r.account != "file") {
-        assert!(!r.ok, "{r:?}");
-        let error = r.error.as_deref().unwrap_or_default();
+        assert!(!r.ok(), "{r:?}");
+        let error = r.detail();
         assert!(error.contains("401") || error.contains("403"), "{r:?}");
         assert!(!error.contains("wrong"), "no token in the error: {r:?}");
     }
@@ -589,10 +589,9 @@ fn the_token_check_reaches_every_target_without_writing_and_names_what_is_wrong(
         .find(|r| r.account == "vercel")
         .expect("vercel");
     assert!(
-        vercel
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("404") && e.contains("no-such-project")),
+        !vercel.ok()
+            && vercel.detail().contains("404")
+            && vercel.detail().contains("no-such-project"),
         "{vercel:?}"
     );
 }

@@ -96,7 +96,9 @@ fn token_and_cookie_sessions_are_refreshed_without_a_human_and_validate() {
             let session = &refreshed.session;
             assert_eq!(session.token.is_some(), id == "breeze", "{session:?}");
             assert_eq!(session.cookies.len(), usize::from(id == "portal"));
-            let outcome = Checker::new().check(profile, Some(session)).await;
+            let outcome = Checker::new()
+                .check(profile, Some(session), chrono::Utc::now())
+                .await;
             assert_eq!(outcome.status, Status::Valid, "{id}: {}", outcome.detail);
         }
     });
@@ -312,7 +314,7 @@ timeout = "2s"
             .await
             .expect("login and exchange");
         let outcome = Checker::new()
-            .check(profile, Some(&refreshed.session))
+            .check(profile, Some(&refreshed.session), chrono::Utc::now())
             .await;
         assert_eq!(outcome.status, Status::Valid, "{}", outcome.detail);
         // A code is good once: the same exchange again is refused.

@@ -216,7 +216,9 @@ fn checks_reuse_one_connection() {
     block(async {
         let checker = sessionkeeper_core::Checker::new();
         for _ in 0..5 {
-            let o = checker.check(&profile, Some(&session)).await;
+            let o = checker
+                .check(&profile, Some(&session), chrono::Utc::now())
+                .await;
             assert_eq!(o.status, sessionkeeper_core::Status::Valid, "{}", o.detail);
         }
     });

@@ -9,7 +9,7 @@ use crate::check::{CheckOutcome, Status};
 use crate::config::Profile;
 use crate::push::Failure;
 use crate::push::github::{endpoint, explain_status, request};
-use crate::push::http::{RetryPolicy, body_json, send};
+use crate::push::http::{Idempotent, RetryPolicy, body_json, send};
 use crate::secret::Secret;
 
 /// The label every alarm issue carries (created when missing).
@@ -77,20 +77,7 @@ impl IssueAlert {
                 self.ensure_label().await?;
                 let title = format!("Session expired: {} ({})", profile.name, profile.id);
                 let body = issue_body(profile, outcome);
-                let url = self.url("issues");
-                let payload = serde_json::json!({"title": title, "body": body, "labels": [LABEL]});
-                let response = self
-                    .send(reqwest::Method::POST, url, Some(&payload))
-                    .await?;
-                if response.status().as_u16() != 201 {
-                    return Err(explain_status(response, "opening the issue").await);
-                }
-                let json = body_json(response)
-                    .await
-                    .map_err(|e| Failure::new(e, "is api_url a GitHub API?"))?;
-                Ok(AlertAction::Opened(
-                    json["number"].as_u64().unwrap_or_default(),
-                ))
+                self.open_issue(profile, &title, &body).await
             }
             (Status::Valid | Status::Expiring, Some(number)) => {
                 let body = format!(
@@ -115,6 +102,51 @@ impl IssueAlert {
         }
     }
 
+    /// Opens the alarm issue. Creating an issue is not idempotent: when the answer is lost (a
+    /// reset, a 5xx), the issue is looked for by its label and marker before it is sent again,
+    /// so that a flaky network never opens two alarms.
+    async fn open_issue(
+        &self,
+        profile: &Profile,
+        title: &str,
+        body: &str,
+    ) -> Result<AlertAction, Failure> {
+        let payload = serde_json::json!({"title": title, "body": body, "labels": [LABEL]});
+        let mut last = None;
+        for _ in 0..2 {
+            let sent = send(self.policy, Idempotent::No, || {
+                request(
+                    &self.client,
+                    reqwest::Method::POST,
+                    self.url("issues"),
+                    &self.token,
+                )
+                .json(&payload)
+            })
+            .await;
+            match sent {
+                Ok(response) if response.status().as_u16() == 201 => {
+                    let json = body_json(response)
+                        .await
+                        .map_err(|e| Failure::new(e, "is api_url a GitHub API?"))?;
+                    return Ok(AlertAction::Opened(
+                        json["number"].as_u64().unwrap_or_default(),
+                    ));
+                }
+                Ok(response) if !response.status().is_server_error() => {
+                    return Err(explain_status(response, "opening the issue").await);
+                }
+                Ok(response) => last = Some(explain_status(response, "opening the issue").await),
+                Err(e) => last = Some(Failure::new(e.to_string(), "try again later")),
+            }
+            if let Some(number) = self.find_open(profile).await? {
+                tracing::info!(%number, "the issue's answer was lost, but it was opened");
+                return Ok(AlertAction::Opened(number));
+            }
+        }
+        Err(last.expect("the loop ran"))
+    }
+
     fn url(&self, path: &str) -> Url {
         endpoint(&self.api_url, &format!("repos/{}/{path}", self.repo))
     }
@@ -125,7 +157,14 @@ impl IssueAlert {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, Failure> {
-        send(self.policy, || {
+        // A comment is not idempotent (sent twice, it shows twice): it is sent once, and a
+        // lost one is made up for by the next run's.
+        let idempotent = if method == reqwest::Method::POST && url.path().ends_with("/comments") {
+            Idempotent::No
+        } else {
+            Idempotent::Yes
+        };
+        send(self.policy, idempotent, || {
             let r = request(&self.client, method.clone(), url.clone(), &self.token);
             match body {
                 Some(b) => r.json(b),

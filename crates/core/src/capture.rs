@@ -3,14 +3,15 @@
 //! the session, the pre-fill script, and [`accept`]: validate, store (the previous session
 //! kept), record. The shell only reads URLs and cookies and passes them here.
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::check::Status;
+use crate::check::{CheckOutcome, Status};
 use crate::config::{Capture, Prefill, Profile, same_or_below};
 use crate::history::{Event, History};
 use crate::secret::Secret;
 use crate::session::{Cookie, Session};
-use crate::vault::Vault;
+use crate::vault::{Fingerprint, Vault};
 
 /// Whether the login in a window now on `url`, whose jar holds cookies named `cookie_names`
 /// (for the profile's `cookie_urls`), is complete.
@@ -144,51 +145,94 @@ pub enum AcceptError {
     #[error("the captured session could not be validated ({detail}): not stored yet")]
     CannotTell { detail: String },
     #[error(transparent)]
-    Keychain(#[from] crate::VaultError),
+    Keychain(#[from] crate::error::VaultError),
 }
 
-/// A captured session's way in: validated first (a session that does not validate is never
-/// stored, so never pushed), then stored as the current one (the previous kept for
-/// `restore`), and recorded in the history as `captured` from `source`.
+/// A session that validated and is stored.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub session: Session,
+    /// Which session it is, for the targets that must get it.
+    pub fingerprint: Fingerprint,
+    pub outcome: CheckOutcome,
+}
+
+/// A captured session's way in, whatever brought it (the login window, a paste, `import`, a
+/// refresh): validated first (a session that does not validate is never stored, so never
+/// pushed), then stored as the current one (the previous kept for `restore`), and recorded in
+/// the history as `captured` from `source`. It is [`validate`] then [`store`]; the app runs
+/// the two apart, the store on a blocking thread.
 pub async fn accept(
     profile: &Profile,
     session: Session,
     vault: &Vault,
-    checker: &crate::Checker,
+    checker: &crate::check::Checker,
     history: Option<&History>,
     source: &str,
-) -> Result<Session, AcceptError> {
-    let record = |event: &Event| {
-        if let Some(h) = history
-            && let Err(e) = h.append(event)
-        {
-            tracing::warn!("could not write the history: {e}");
-        }
-    };
-    let outcome = checker.check(profile, Some(&session)).await;
-    record(&Event::from_check(&outcome));
+    now: DateTime<Utc>,
+) -> Result<Accepted, AcceptError> {
+    let outcome = validate(profile, &session, checker, history, now).await?;
+    store(profile, session, vault, history, source, now).map(|(session, fingerprint)| Accepted {
+        session,
+        fingerprint,
+        outcome,
+    })
+}
+
+/// The first half of [`accept`]: the server must accept `session` now (the check is in the
+/// history either way).
+pub async fn validate(
+    profile: &Profile,
+    session: &Session,
+    checker: &crate::check::Checker,
+    history: Option<&History>,
+    now: DateTime<Utc>,
+) -> Result<CheckOutcome, AcceptError> {
+    let outcome = checker.check(profile, Some(session), now).await;
+    record(history, &Event::from_check(&outcome));
     match outcome.status {
-        Status::Valid | Status::Expiring => {}
-        Status::Invalid => {
-            return Err(AcceptError::Refused {
-                detail: outcome.detail,
-            });
-        }
-        Status::Error => {
-            return Err(AcceptError::CannotTell {
-                detail: outcome.detail,
-            });
-        }
+        Status::Valid | Status::Expiring => Ok(outcome),
+        Status::Invalid => Err(AcceptError::Refused {
+            detail: outcome.detail,
+        }),
+        Status::Error => Err(AcceptError::CannotTell {
+            detail: outcome.detail,
+        }),
     }
+}
+
+/// The second half of [`accept`] (and all of `import --no-validate`, offline): stores the
+/// session, the previous one kept, and records the capture.
+pub fn store(
+    profile: &Profile,
+    session: Session,
+    vault: &Vault,
+    history: Option<&History>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<(Session, Fingerprint), AcceptError> {
     vault.store_session(&session)?;
-    record(&Event::Captured {
-        profile: profile.id.clone(),
-        at: chrono::Utc::now(),
-        captured_at: session.captured_at,
-        tracked_expires_at: session.expires_at,
-        source: source.to_owned(),
-    });
-    Ok(session)
+    let fingerprint = vault.fingerprint(&session)?;
+    record(
+        history,
+        &Event::Captured {
+            profile: profile.id.clone(),
+            at: now,
+            captured_at: session.captured_at,
+            tracked_expires_at: session.expires_at,
+            source: source.to_owned(),
+        },
+    );
+    Ok((session, fingerprint))
+}
+
+/// Appends to the history; a failure to record is logged, never fatal.
+fn record(history: Option<&History>, event: &Event) {
+    if let Some(h) = history
+        && let Err(e) = h.append(event)
+    {
+        tracing::warn!("could not write the history: {e}");
+    }
 }
 
 #[cfg(test)]
@@ -196,7 +240,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::Config;
+    use crate::config::Config;
 
     const CONFIG: &str = r##"
 [profiles.mtn]

@@ -7,7 +7,7 @@
 //! exponential backoff before they are reported.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -149,10 +149,15 @@ enum Attempt {
     },
 }
 
-/// Runs checks, keeping one HTTP client (and its kept-alive connections) per origin.
+/// Checks of one origin in flight at once, at most: a hundred profiles on one provider open a
+/// handful of connections, not a hundred (a browser allows six per host).
+pub const PER_ORIGIN: usize = 6;
+
+/// Runs checks, keeping one HTTP client (and its kept-alive connections) per origin, and at
+/// most [`PER_ORIGIN`] requests in flight to any one origin.
 #[derive(Debug, Default)]
 pub struct Checker {
-    clients: Mutex<HashMap<String, reqwest::Client>>,
+    clients: Mutex<HashMap<String, (reqwest::Client, Arc<tokio::sync::Semaphore>)>>,
 }
 
 impl Checker {
@@ -160,8 +165,14 @@ impl Checker {
         Self::default()
     }
 
-    /// Check `profile` with `session` (or report `invalid`/no_session when there is none).
-    pub async fn check(&self, profile: &Profile, session: Option<&Session>) -> CheckOutcome {
+    /// Check `profile` with `session` (or report `invalid`/no_session when there is none), as
+    /// of `now` (the tracked expiry is compared with it; it is the outcome's `checked_at`).
+    pub async fn check(
+        &self,
+        profile: &Profile,
+        session: Option<&Session>,
+        now: DateTime<Utc>,
+    ) -> CheckOutcome {
         let started = Instant::now();
         let outcome = |status, reason, detail: String, http_status, attempts| CheckOutcome {
             profile: profile.id.clone(),
@@ -170,7 +181,7 @@ impl Checker {
             detail,
             http_status,
             attempts,
-            checked_at: Utc::now(),
+            checked_at: now,
             tracked_expires_at: session.map(|s| s.expires_at),
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
@@ -178,7 +189,7 @@ impl Checker {
             return outcome(
                 Status::Error,
                 Reason::Config,
-                crate::Error::NoValidateRequest(profile.id.clone()).to_string(),
+                crate::error::Error::NoValidateRequest(profile.id.clone()).to_string(),
                 None,
                 0,
             );
@@ -209,7 +220,6 @@ impl Checker {
                     return outcome(Status::Invalid, reason, detail, Some(http), attempts);
                 }
                 Attempt::Answer { http, detail, .. } => {
-                    let now = Utc::now();
                     let left = session.expires_at - now;
                     let (status, reason, detail) = if left <= chrono::Duration::zero() {
                         (
@@ -262,7 +272,8 @@ impl Checker {
         let mut method = v.method;
         let mut same_origin = true;
         for _ in 0..=MAX_REDIRECTS {
-            let response = match self.send(v, &url, method, session, same_origin).await {
+            // The permit is held while the body is drained too: the connection is busy until then.
+            let (response, _permit) = match self.send(v, &url, method, session, same_origin).await {
                 Ok(r) => r,
                 Err(transient) => return transient,
             };
@@ -324,23 +335,28 @@ impl Checker {
         method: HttpMethod,
         session: &Session,
         same_origin: bool,
-    ) -> Result<reqwest::Response, Attempt> {
-        let client = self.client_for(url).map_err(|detail| Attempt::Transient {
+    ) -> Result<(reqwest::Response, Option<tokio::sync::OwnedSemaphorePermit>), Attempt> {
+        let (client, slots) = self.client_for(url).map_err(|detail| Attempt::Transient {
             reason: Reason::Config,
             http: None,
             detail,
         })?;
+        let permit = slots.acquire_owned().await.ok();
         let method = match method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Head => reqwest::Method::HEAD,
             HttpMethod::Post => reqwest::Method::POST,
         };
         let mut request = client.request(method, url.clone()).timeout(v.timeout.0);
+        if !same_origin {
+            // Nothing configured goes to another origin: not the session, nor the headers.
+            return match request.send().await {
+                Ok(r) => Ok((r, permit)),
+                Err(e) => Err(transport_error(&e)),
+            };
+        }
         for (name, value) in &v.headers {
             request = request.header(name, value);
-        }
-        if !same_origin {
-            return request.send().await.map_err(|e| transport_error(&e));
         }
         let jar = cookies_for_url(&session.cookies, url, Utc::now());
         if let Some(header) = cookie_header(&jar) {
@@ -356,18 +372,25 @@ impl Checker {
             let value = v.token_format.replace("{token}", token.expose());
             request = request.header(name, sensitive(&value).map_err(config_error)?);
         }
-        request.send().await.map_err(|e| transport_error(&e))
+        match request.send().await {
+            Ok(r) => Ok((r, permit)),
+            Err(e) => Err(transport_error(&e)),
+        }
     }
 
-    /// One client per origin, so connections are kept alive and reused between checks.
-    fn client_for(&self, url: &Url) -> Result<reqwest::Client, String> {
+    /// One client per origin, so connections are kept alive and reused between checks, and
+    /// the origin's share of requests in flight.
+    fn client_for(
+        &self,
+        url: &Url,
+    ) -> Result<(reqwest::Client, Arc<tokio::sync::Semaphore>), String> {
         let key = url.origin().ascii_serialization();
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = clients.get(&key) {
-            return Ok(c.clone());
+        if let Some((c, s)) = clients.get(&key) {
+            return Ok((c.clone(), Arc::clone(s)));
         }
         let client = reqwest::Client::builder()
             .user_agent(crate::USER_AGENT)
@@ -376,8 +399,9 @@ impl Checker {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| format!("cannot set up HTTPS: {}", e.without_url()))?;
-        clients.insert(key, client.clone());
-        Ok(client)
+        let slots = Arc::new(tokio::sync::Semaphore::new(PER_ORIGIN));
+        clients.insert(key, (client.clone(), Arc::clone(&slots)));
+        Ok((client, slots))
     }
 }
 

@@ -8,8 +8,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 /// What the error messages say a valid duration looks like.
-pub const VALID_DURATIONS: &str =
-    "a whole number followed by ms, s, m, h or d, e.g. \"90s\", \"60m\", \"24h\" or \"1h30m\"";
+pub const VALID_DURATIONS: &str = "a whole number followed by ms, s, m, h or d, e.g. \"90s\", \
+     \"60m\", \"24h\" or \"1h30m\", at most 3650d";
+
+/// The longest duration anything takes: ten years.
+pub const MAX: Duration = Duration::from_secs(3650 * 86_400);
 
 /// A duration written the way people write them in config files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,6 +85,12 @@ impl FromStr for HumanDuration {
                 .checked_mul(u32::try_from(n).map_err(|_| err())?)
                 .ok_or_else(err)?;
             total = total.checked_add(part).ok_or_else(err)?;
+        }
+        // Anything longer means "forever" to people, and overflows calendar arithmetic.
+        if total > MAX {
+            return Err(DurationError {
+                input: s.to_owned(),
+            });
         }
         Ok(Self(total))
     }

@@ -3,7 +3,7 @@
 //! timelines and the scheduler learns how long sessions really live.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -121,33 +121,50 @@ impl History {
         }
         let mut line = serde_json::to_string(event).expect("events always serialise");
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // Statuses and times only, but still nobody else's business.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.path).map_err(io)?;
         file.write_all(line.as_bytes()).map_err(io)
     }
 
     /// Every readable event, oldest first. Lines that do not parse (a newer build's events, a
-    /// torn write) are skipped rather than failing `status`.
+    /// torn write, bytes that are not UTF-8) are skipped rather than failing `status`.
     pub fn events(&self) -> Vec<Event> {
-        let Ok(file) = std::fs::File::open(&self.path) else {
+        let Ok(bytes) = std::fs::read(&self.path) else {
             return Vec::new();
         };
-        std::io::BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect()
+        parse_events(&bytes)
+    }
+
+    /// The log's size and modification time: when they are the same, so are the events (a
+    /// reader can keep what it read).
+    pub fn stamp(&self) -> Option<(u64, std::time::SystemTime)> {
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some((m.len(), m.modified().ok()?))
     }
 
     fn trim(&self) -> std::io::Result<()> {
-        let text = std::fs::read_to_string(&self.path)?;
-        let lines: Vec<&str> = text.lines().collect();
-        let keep = lines[lines.len() / 2..].join("\n") + "\n";
-        crate::paths::write_private(&self.path, keep.as_bytes())
+        let bytes = std::fs::read(&self.path)?;
+        let lines: Vec<&[u8]> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut keep = lines[lines.len() / 2..].join(&b'\n');
+        keep.push(b'\n');
+        crate::paths::write_private(&self.path, &keep)
     }
+}
+
+/// The events in `bytes` (JSON lines), skipping every line that is not one.
+pub fn parse_events(bytes: &[u8]) -> Vec<Event> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }
 
 /// The last push result of each (profile, target) in `events`.

@@ -6,10 +6,13 @@
 pub mod alert;
 pub mod capture;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod cookies;
+pub mod deliver;
 pub mod duration;
 pub mod error;
+pub mod health;
 pub mod history;
 pub mod lifetime;
 pub mod monitor;
@@ -20,6 +23,8 @@ pub mod refresh;
 pub mod schedule;
 pub mod secret;
 pub mod session;
+pub mod status;
+pub mod targets;
 pub mod tracked;
 pub mod vault;
 

@@ -1,17 +1,16 @@
-//! The tray app's watch loop without the window: asks [`Scheduler`] which profiles are due,
-//! checks them concurrently with their stored sessions, records every check in the history,
-//! moves tracked expiries the server outlived, and returns the notices to show.
+//! What the app knows of every profile's session and when to look again: asks [`Scheduler`]
+//! which profiles are due ([`Monitor::due`]), takes in the checks ([`Monitor::record`]: the
+//! history, the profile's view, the scheduler's notices, a tracked expiry the server outlived),
+//! and names the profiles due for a refresh without a human. The checks themselves run
+//! elsewhere (the app's controller spawns them); [`Monitor::tick`] does all of it in one call,
+//! for tests and simple callers.
 //!
-//! It never reads the clock: [`Monitor::tick`] takes `now`, so a test can run ten minutes of
-//! faults in a second (`tests/it/monitor.rs`), and the shell sleeps until
-//! [`Monitor::next_wake`].
+//! It never reads the clock: everything takes `now`, so a test can run ten minutes of faults
+//! in a second (`tests/it/monitor.rs`), and the app sleeps until [`Monitor::next_wake`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use tokio::task::JoinSet;
 
 use crate::check::{CheckOutcome, Checker, Reason, Status};
 use crate::config::{Config, Profile};
@@ -47,17 +46,32 @@ impl SessionStore for Vault {
     }
 }
 
+/// The least time between two refreshes of one profile, whatever its timings: a provider
+/// that hands out short sessions is never asked for a new one more often than this.
+pub const MIN_REFRESH_INTERVAL: chrono::Duration = chrono::Duration::minutes(5);
+
+/// What a finished check calls for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Words for the human.
+    pub notices: Vec<Notice>,
+    /// The server still accepts the session past its tracked expiry: move the tracked expiry
+    /// here (then call [`Monitor::extended`]).
+    pub extend_to: Option<DateTime<Utc>>,
+}
+
 /// The state of every profile and when to look again.
 #[derive(Debug)]
 pub struct Monitor {
     profiles: BTreeMap<String, Profile>,
-    checker: Arc<Checker>,
     scheduler: Scheduler,
     views: BTreeMap<String, ProfileView>,
     history: Option<History>,
     /// Profiles with a refresh under way, and the tracked expiry of sessions whose refresh
     /// failed (not tried again until a new session arrives).
     refreshing: BTreeMap<String, RefreshState>,
+    /// When each profile's last refresh started (see [`MIN_REFRESH_INTERVAL`]).
+    last_refresh: BTreeMap<String, DateTime<Utc>>,
     /// Per profile, the lifetime nine sessions in ten outlive, once the history tells.
     learned: BTreeMap<String, chrono::Duration>,
 }
@@ -76,33 +90,31 @@ impl Monitor {
             .values()
             .map(|p| (p.id.clone(), ProfileView::unchecked(&p.id, &p.name)))
             .collect();
+        let events = history.as_ref().map(History::events).unwrap_or_default();
         let mut monitor = Self {
             scheduler: Scheduler::new(profiles.values(), now),
             profiles,
-            checker: Arc::new(Checker::new()),
             views,
             history,
             refreshing: BTreeMap::new(),
+            last_refresh: BTreeMap::new(),
             learned: BTreeMap::new(),
         };
-        monitor.learn_lifetimes(now);
+        monitor.relearn(&events, now);
         monitor
     }
 
-    /// Reads the history for what each profile's sessions really live (three ended ones at
+    /// Takes from `events` what each profile's sessions really live (three ended ones at
     /// least, as `status` shows them).
-    fn learn_lifetimes(&mut self, now: DateTime<Utc>) {
-        if let Some(history) = &self.history {
-            let events = history.events();
-            self.learned = self
-                .profiles
-                .keys()
-                .filter_map(|id| {
-                    crate::lifetime::estimate(&events, id, now, crate::lifetime::MIN_ENDED_SESSIONS)
-                        .map(|e| (id.clone(), e.suggested_tracked_ttl))
-                })
-                .collect();
-        }
+    pub fn relearn(&mut self, events: &[Event], now: DateTime<Utc>) {
+        self.learned = self
+            .profiles
+            .keys()
+            .filter_map(|id| {
+                crate::lifetime::estimate(events, id, now, crate::lifetime::MIN_ENDED_SESSIONS)
+                    .map(|e| (id.clone(), e.suggested_tracked_ttl))
+            })
+            .collect();
     }
 
     pub fn profile(&self, id: &str) -> Option<&Profile> {
@@ -123,6 +135,11 @@ impl Monitor {
         self.scheduler.next_wake(now)
     }
 
+    /// A check of `profile` started: it is not due again until [`Monitor::record`].
+    pub fn checking(&mut self, profile: &str, now: DateTime<Utc>) {
+        self.scheduler.checking(profile, now);
+    }
+
     /// Check `profile` on the next tick ("Validate now").
     pub fn check_now(&mut self, profile: &str, now: DateTime<Utc>) {
         self.scheduler.check_now(profile, now);
@@ -131,8 +148,7 @@ impl Monitor {
     /// A new session was stored for `profile`: start its episode over and check it now.
     pub fn session_replaced(&mut self, profile: &str, now: DateTime<Utc>) {
         self.scheduler.session_replaced(profile, now);
-        // The session that ended taught something.
-        self.learn_lifetimes(now);
+        self.refreshing.remove(profile);
     }
 
     /// The profiles that can log in without a human and whose tracked expiry is within
@@ -158,8 +174,13 @@ impl Monitor {
                 Some(RefreshState::FailedFor(t)) => *t == view.tracked_expires_at,
                 None => false,
             };
-            if alive && near && !blocked {
+            let too_soon = self
+                .last_refresh
+                .get(id)
+                .is_some_and(|last| now - *last < MIN_REFRESH_INTERVAL);
+            if alive && near && !blocked && !too_soon {
                 self.refreshing.insert(id.clone(), RefreshState::InFlight);
+                self.last_refresh.insert(id.clone(), now);
                 due.push(id.clone());
             }
         }
@@ -170,12 +191,22 @@ impl Monitor {
     /// failure it is not tried again for the same session.
     pub fn refresh_finished(&mut self, profile: &str, ok: bool, now: DateTime<Utc>) {
         if ok {
-            self.refreshing.remove(profile);
             self.session_replaced(profile, now);
         } else {
             let tracked = self.views.get(profile).and_then(|v| v.tracked_expires_at);
             self.refreshing
                 .insert(profile.to_owned(), RefreshState::FailedFor(tracked));
+        }
+    }
+
+    /// Production's state of `profile` (shown in its menu line; it colours the tray).
+    pub fn set_production(
+        &mut self,
+        profile: &str,
+        production: Option<crate::overview::Production>,
+    ) {
+        if let Some(view) = self.views.get_mut(profile) {
+            view.production = production;
         }
     }
 
@@ -189,61 +220,34 @@ impl Monitor {
         self.scheduler.network_up(now);
     }
 
-    /// Runs every check due at `now` (concurrently), and returns the notices to show.
-    pub async fn tick(&mut self, now: DateTime<Utc>, store: &dyn SessionStore) -> Vec<Notice> {
-        let mut actions = self.scheduler.wake_snoozed(now);
-        let due = self.scheduler.due(now);
-        let mut checks = JoinSet::new();
-        for id in due {
-            let Some(profile) = self.profiles.get(&id).cloned() else {
-                continue;
-            };
-            match store.current(&profile) {
-                Ok(session) => {
-                    let checker = Arc::clone(&self.checker);
-                    checks.spawn(async move {
-                        let outcome = checker.check(&profile, session.as_ref()).await;
-                        (outcome, session.map(|s| s.captured_at))
-                    });
-                }
-                Err(e) => {
-                    let outcome = keychain_failure(&profile, &e);
-                    actions.extend(self.take(&outcome, None, now, store));
-                }
-            }
-        }
-        while let Some(joined) = checks.join_next().await {
-            match joined {
-                Ok((outcome, captured_at)) => {
-                    actions.extend(self.take(&outcome, captured_at, now, store));
-                }
-                Err(e) => tracing::error!("a check task failed: {e}"),
-            }
-        }
-        actions
+    /// The profiles whose check is due at `now`, and the notices a snooze that ended held
+    /// back.
+    pub fn due(&mut self, now: DateTime<Utc>) -> (Vec<Profile>, Vec<Notice>) {
+        let woken = notices(self.scheduler.wake_snoozed(now));
+        let due = self
+            .scheduler
+            .due(now)
             .into_iter()
-            .filter_map(|a| match a {
-                Action::Notify(n) => Some(n),
-                Action::ExtendTrackedExpiry { .. } => None,
-            })
-            .collect()
+            .filter_map(|id| self.profiles.get(&id).cloned())
+            .collect();
+        (due, woken)
     }
 
-    /// Records one outcome and carries out what the scheduler says, but notifications.
-    fn take(
+    /// Takes in one finished check (of a session captured at `captured_at`): the history, the
+    /// profile's view, and what the scheduler says to do.
+    pub fn record(
         &mut self,
         outcome: &CheckOutcome,
         captured_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-        store: &dyn SessionStore,
-    ) -> Vec<Action> {
+    ) -> Recorded {
         tracing::info!(
             profile = %outcome.profile,
             status = outcome.status.as_str(),
             "checked: {}",
             outcome.detail
         );
-        self.record(&Event::from_check(outcome));
+        self.record_event(&Event::from_check(outcome));
         let report = CheckReport {
             status: outcome.status,
             tracked_expires_at: outcome.tracked_expires_at,
@@ -252,45 +256,81 @@ impl Monitor {
                 .map(|(c, d)| c + *d),
             captured_at,
         };
-        let id = outcome.profile.clone();
-        if let Some(view) = self.views.get_mut(&id) {
+        if let Some(view) = self.views.get_mut(&outcome.profile) {
             view.record(outcome);
         }
-        let actions = self.scheduler.on_check(&id, report, now);
-        for action in &actions {
-            if let Action::ExtendTrackedExpiry { profile, to, .. } = action {
-                let Some(p) = self.profiles.get(profile) else {
-                    continue;
-                };
-                match store.extend(p, *to) {
-                    Ok(()) => {
-                        self.record(&Event::Extended {
-                            profile: profile.clone(),
-                            at: now,
-                            tracked_expires_at: *to,
-                        });
-                        tracing::info!(
-                            %profile,
-                            "the server still accepts the session: tracked expiry moved to {to}"
-                        );
-                        if let Some(view) = self.views.get_mut(profile) {
-                            view.tracked_expires_at = Some(*to);
-                            // Out of the warning window again: the tray says so.
-                            if view.status == Some(Status::Expiring)
-                                && *to - now > p.warn_before.as_chrono()
-                            {
-                                view.status = Some(Status::Valid);
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(%profile, "could not move the tracked expiry: {e}"),
+        let actions = self.scheduler.on_check(&outcome.profile, report, now);
+        let extend_to = actions.iter().find_map(|a| match a {
+            Action::ExtendTrackedExpiry { to, .. } => Some(*to),
+            Action::Notify(_) => None,
+        });
+        Recorded {
+            notices: notices(actions),
+            extend_to,
+        }
+    }
+
+    /// The tracked expiry of `profile` was moved to `to` (the server outlived it).
+    pub fn extended(&mut self, profile: &str, to: DateTime<Utc>, now: DateTime<Utc>) {
+        self.record_event(&Event::Extended {
+            profile: profile.to_owned(),
+            at: now,
+            tracked_expires_at: to,
+        });
+        tracing::info!(
+            %profile,
+            "the server still accepts the session: tracked expiry moved to {to}"
+        );
+        let Some(p) = self.profiles.get(profile) else {
+            return;
+        };
+        if let Some(view) = self.views.get_mut(profile) {
+            view.tracked_expires_at = Some(to);
+            // Out of the warning window again: the tray says so.
+            if view.status == Some(Status::Expiring) && to - now > p.warn_before.as_chrono() {
+                view.status = Some(Status::Valid);
+            }
+        }
+    }
+
+    /// Runs every check due at `now` (concurrently, with `checker`), and returns the notices
+    /// to show: [`Monitor::due`], the checks, and [`Monitor::record`] in one call.
+    pub async fn tick(
+        &mut self,
+        now: DateTime<Utc>,
+        store: &dyn SessionStore,
+        checker: &Checker,
+    ) -> Vec<Notice> {
+        let (due, mut shown) = self.due(now);
+        let mut checks = Vec::new();
+        for profile in due {
+            match store.current(&profile) {
+                Ok(session) => checks.push(async move {
+                    let outcome = checker.check(&profile, session.as_ref(), now).await;
+                    (outcome, session.map(|s| s.captured_at))
+                }),
+                Err(e) => {
+                    let outcome = keychain_failure(&profile, &e, now);
+                    shown.extend(self.record(&outcome, None, now).notices);
                 }
             }
         }
-        actions
+        for (outcome, captured_at) in futures_util::future::join_all(checks).await {
+            let recorded = self.record(&outcome, captured_at, now);
+            shown.extend(recorded.notices);
+            if let (Some(to), Some(p)) = (recorded.extend_to, self.profiles.get(&outcome.profile)) {
+                match store.extend(p, to) {
+                    Ok(()) => self.extended(&outcome.profile, to, now),
+                    Err(e) => {
+                        tracing::warn!(profile = %outcome.profile, "could not move the tracked expiry: {e}");
+                    }
+                }
+            }
+        }
+        shown
     }
 
-    fn record(&self, event: &Event) {
+    fn record_event(&self, event: &Event) {
         if let Some(history) = &self.history
             && let Err(e) = history.append(event)
         {
@@ -301,8 +341,7 @@ impl Monitor {
 
 /// A check that could not start because the session could not be read: an `error`, never an
 /// expiry.
-fn keychain_failure(profile: &Profile, e: &VaultError) -> CheckOutcome {
-    let started = Instant::now();
+pub fn keychain_failure(profile: &Profile, e: &VaultError, now: DateTime<Utc>) -> CheckOutcome {
     CheckOutcome {
         profile: profile.id.clone(),
         status: Status::Error,
@@ -310,10 +349,21 @@ fn keychain_failure(profile: &Profile, e: &VaultError) -> CheckOutcome {
         detail: format!("could not read the session: {e}"),
         http_status: None,
         attempts: 0,
-        checked_at: Utc::now(),
+        checked_at: now,
         tracked_expires_at: None,
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        elapsed_ms: 0,
     }
+}
+
+/// The notices among `actions`.
+fn notices(actions: Vec<Action>) -> Vec<Notice> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Notify(n) => Some(n),
+            Action::ExtendTrackedExpiry { .. } => None,
+        })
+        .collect()
 }
 
 /// Whether `notice` is one that calls for a new login.

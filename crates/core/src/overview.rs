@@ -7,6 +7,7 @@ use crate::check::{CheckOutcome, Status};
 use crate::duration::HumanDuration;
 use crate::history::{Event, last_pushes, push_log};
 use crate::lifetime::{self, LifetimeEstimate, SessionSpan};
+use crate::push::TargetOutcome;
 use crate::schedule::Notice;
 
 /// The latest known state of one profile.
@@ -21,6 +22,27 @@ pub struct ProfileView {
     pub detail: String,
     pub checked_at: Option<DateTime<Utc>>,
     pub tracked_expires_at: Option<DateTime<Utc>>,
+    /// Production's state, when it is not simply "holds the current session and works".
+    pub production: Option<Production>,
+}
+
+/// What is wrong on production's side, in words for the menu line and the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "state", content = "words")]
+pub enum Production {
+    /// A target has not got the current session for more than one attempt:
+    /// "production behind: vercel app env X (production) — HTTP 503, retrying in 2 min".
+    Behind(String),
+    /// Production's own check refuses the session it runs with.
+    Refuses(String),
+}
+
+impl Production {
+    pub fn words(&self) -> &str {
+        match self {
+            Self::Behind(w) | Self::Refuses(w) => w,
+        }
+    }
 }
 
 impl ProfileView {
@@ -32,6 +54,7 @@ impl ProfileView {
             detail: "not checked yet".to_owned(),
             checked_at: None,
             tracked_expires_at: None,
+            production: None,
         }
     }
 
@@ -53,6 +76,9 @@ impl ProfileView {
             Some(Status::Error) => return format!("{}: could not check", self.name),
             Some(s) => s.as_str(),
         };
+        if let Some(p) = &self.production {
+            return format!("{}: {}", self.name, p.words());
+        }
         match self.tracked_expires_at {
             Some(t) if t > now => format!("{}: {status}, {} left", self.name, human_span(t - now)),
             Some(_) => format!("{}: {status}, past tracked expiry", self.name),
@@ -169,30 +195,89 @@ impl TrayColour {
     pub fn of<'a>(views: impl IntoIterator<Item = &'a ProfileView>) -> Self {
         views
             .into_iter()
-            .map(|v| match v.status {
-                Some(Status::Valid) => Self::Green,
-                None | Some(Status::Error) => Self::Grey,
-                Some(Status::Expiring) => Self::Amber,
-                Some(Status::Invalid) => Self::Red,
+            .map(|v| match (v.status, &v.production) {
+                (Some(Status::Invalid), _) => Self::Red,
+                // Your copy works, production does not: someone must act, as for an expiry.
+                (Some(Status::Valid | Status::Expiring), Some(Production::Refuses(_))) => Self::Red,
+                (Some(Status::Valid | Status::Expiring), Some(Production::Behind(_))) => {
+                    Self::Amber
+                }
+                (Some(Status::Valid), None) => Self::Green,
+                (None | Some(Status::Error), _) => Self::Grey,
+                (Some(Status::Expiring), None) => Self::Amber,
             })
             .max()
             .unwrap_or(Self::Green)
     }
 }
 
-/// A notification's words, and whether it carries the Re-authenticate action.
+/// A button on a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeAction {
+    /// Opens the login window.
+    Reauthenticate,
+    /// Holds back the episode's notices for an hour.
+    Snooze,
+    /// Pushes the current session to every target again.
+    PushAgain,
+}
+
+impl NoticeAction {
+    /// The action's key on the notification bus.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Reauthenticate => "reauthenticate",
+            Self::Snooze => "snooze",
+            Self::PushAgain => "push",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reauthenticate => "Re-authenticate",
+            Self::Snooze => "Snooze 1 hour",
+            Self::PushAgain => "Push again",
+        }
+    }
+
+    /// The action a notification server reports by `key` ("default" is a click on the
+    /// notification itself: the first action).
+    pub fn from_key(key: &str, offered: &[Self]) -> Option<Self> {
+        match key {
+            "default" => offered.first().copied(),
+            _ => offered.iter().copied().find(|a| a.key() == key),
+        }
+    }
+}
+
+/// A notification's words and buttons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeText {
+    /// The profile it is about ("" for the app itself).
     pub profile: String,
     pub summary: String,
     pub body: String,
-    pub reauthenticate: bool,
+    pub actions: Vec<NoticeAction>,
     /// Stays on screen until the human acts (the session is dead or about to be).
     pub urgent: bool,
 }
 
+impl NoticeText {
+    /// Words without buttons.
+    pub fn plain(profile: &str, summary: String, body: String) -> Self {
+        Self {
+            profile: profile.to_owned(),
+            summary,
+            body,
+            actions: Vec::new(),
+            urgent: false,
+        }
+    }
+}
+
 /// The words of `notice`; `name` is the profile's display name.
 pub fn notice_text(notice: &Notice, name: &str, now: DateTime<Utc>) -> NoticeText {
+    let log_in = vec![NoticeAction::Reauthenticate, NoticeAction::Snooze];
     match notice {
         Notice::Expiring {
             profile,
@@ -207,7 +292,7 @@ pub fn notice_text(notice: &Notice, name: &str, now: DateTime<Utc>) -> NoticeTex
                 ),
                 _ => format!("The session of {name} is past its tracked expiry."),
             },
-            reauthenticate: true,
+            actions: log_in,
             urgent: false,
         },
         Notice::Invalid { profile } => NoticeText {
@@ -216,27 +301,223 @@ pub fn notice_text(notice: &Notice, name: &str, now: DateTime<Utc>) -> NoticeTex
             body: format!(
                 "The server rejected the session of {name}. Log in again: Session Keeper captures, stores and pushes the new session."
             ),
-            reauthenticate: true,
+            actions: log_in,
             urgent: true,
         },
-        Notice::CannotCheck { profile, since } => NoticeText {
-            profile: profile.clone(),
-            summary: format!("{name}: cannot check the session"),
-            body: format!(
+        Notice::CannotCheck { profile, since } => NoticeText::plain(
+            profile,
+            format!("{name}: cannot check the session"),
+            format!(
                 "Checks have failed for {} (network or server errors). The session may still be fine; Session Keeper keeps trying.",
                 human_span(now - *since)
             ),
-            reauthenticate: false,
-            urgent: false,
-        },
-        Notice::Recovered { profile } => NoticeText {
-            profile: profile.clone(),
-            summary: format!("{name}: session valid again"),
-            body: format!("The session of {name} is accepted again."),
-            reauthenticate: false,
-            urgent: false,
-        },
+        ),
+        Notice::Recovered { profile } => NoticeText::plain(
+            profile,
+            format!("{name}: session valid again"),
+            format!("The session of {name} is accepted again."),
+        ),
     }
+}
+
+/// Why a push happened, as its result's summary begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushCause {
+    /// The human logged in, in the login window.
+    Login,
+    /// A session pasted in the dashboard.
+    Paste,
+    /// A refresh without a human.
+    Refresh,
+    /// Push again (all targets, or one).
+    Again,
+    /// A session stored by another program (`sessionkeeper import`, a teammate's renewal).
+    Adopted,
+}
+
+impl PushCause {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Login => "logged in; ",
+            Self::Paste => "pasted session; ",
+            Self::Refresh => "refreshed without you; ",
+            Self::Again => "",
+            Self::Adopted => "new session; ",
+        }
+    }
+}
+
+/// The result of a push: "NAME: logged in; pushed to 3 of 3", or what failed, target by
+/// target, with what to do.
+pub fn push_result(
+    name: &str,
+    profile: &str,
+    cause: PushCause,
+    outcomes: &[&TargetOutcome],
+) -> NoticeText {
+    let prefix = cause.prefix();
+    let ok = outcomes.iter().filter(|o| o.ok()).count();
+    let total = outcomes.len();
+    let summary = if total == 0 {
+        format!("{name}: {prefix}no push targets")
+    } else if ok == total {
+        format!("{name}: {prefix}pushed to {ok} of {total}")
+    } else {
+        format!("{name}: {prefix}push failed for {} of {total}", total - ok)
+    };
+    let body = outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(_) => format!("✓ {}", o.target),
+            Err(f) => format!("✗ {}: {} ({})", o.target, f.message, f.hint),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut text = NoticeText::plain(profile, summary, body);
+    if ok < total {
+        text.actions = vec![NoticeAction::PushAgain];
+    }
+    text
+}
+
+/// A refresh without a human failed after its attempts: the human is asked to log in.
+pub fn refresh_failed(name: &str, profile: &str, why: &str) -> NoticeText {
+    NoticeText {
+        actions: vec![NoticeAction::Reauthenticate],
+        urgent: true,
+        ..NoticeText::plain(
+            profile,
+            format!("{name}: refresh failed"),
+            format!("{why}\nRe-authenticate to log in yourself."),
+        )
+    }
+}
+
+/// A target has been behind for more than one attempt: production may be running an older
+/// session.
+pub fn production_behind(
+    name: &str,
+    profile: &str,
+    target: &str,
+    error: &str,
+    next_in: chrono::Duration,
+) -> NoticeText {
+    NoticeText {
+        actions: vec![NoticeAction::PushAgain],
+        ..NoticeText::plain(
+            profile,
+            format!("{name}: production behind"),
+            format!(
+                "{target} does not hold the current session: {error}. Session Keeper tries again in {}.",
+                human_span(next_in)
+            ),
+        )
+    }
+}
+
+/// Every target holds the current session again, after some were behind.
+pub fn converged(name: &str, profile: &str, targets: usize) -> NoticeText {
+    NoticeText::plain(
+        profile,
+        format!("{name}: every target holds the current session"),
+        format!("All {targets} target(s) now hold the current session."),
+    )
+}
+
+/// Production's own check says it cannot use the session it has.
+pub fn production_refuses(name: &str, profile: &str, detail: &str) -> NoticeText {
+    NoticeText {
+        actions: vec![NoticeAction::PushAgain],
+        urgent: true,
+        ..NoticeText::plain(
+            profile,
+            format!("{name}: production refuses the session"),
+            format!(
+                "Your copy of the session is fine, but production's check answered: {detail}. Push again to give production the current session."
+            ),
+        )
+    }
+}
+
+/// Production accepts the session again.
+pub fn production_accepts(name: &str, profile: &str) -> NoticeText {
+    NoticeText::plain(
+        profile,
+        format!("{name}: production accepts the session again"),
+        String::new(),
+    )
+}
+
+/// Why something the human asked for did not happen: "NAME: WHAT" with the reason.
+pub fn not_done(name: &str, profile: &str, what: &str, why: String) -> NoticeText {
+    NoticeText::plain(profile, format!("{name}: {what}"), why)
+}
+
+/// The profile has no login page to open.
+pub fn no_login_page(name: &str, profile: &str) -> NoticeText {
+    not_done(
+        name,
+        profile,
+        "no login page",
+        format!("Set login_url in [profiles.{profile}] to log in from Session Keeper."),
+    )
+}
+
+/// The system browser could not be opened.
+pub fn no_browser(name: &str, profile: &str, url: &str, why: &str) -> NoticeText {
+    not_done(
+        name,
+        profile,
+        "cannot open the browser",
+        format!("{why}. Open {url} yourself, then paste the session in the dashboard."),
+    )
+}
+
+/// A second launch of the app.
+pub fn already_running() -> NoticeText {
+    NoticeText::plain(
+        "",
+        "Session Keeper is already running".to_owned(),
+        "It is in the tray.".to_owned(),
+    )
+}
+
+/// The keychain is locked: checks wait until it is unlocked (nothing is read meanwhile).
+pub fn keychain_locked(detail: &str) -> NoticeText {
+    NoticeText::plain(
+        "",
+        "Session Keeper: the keychain is locked".to_owned(),
+        format!(
+            "Unlock your keychain (log in to the desktop, or unlock the login keyring) and Session Keeper goes on by itself. {detail}"
+        ),
+    )
+}
+
+/// The app's loop failed and was restarted.
+pub fn restarted(what: &str) -> NoticeText {
+    NoticeText::plain(
+        "",
+        "Session Keeper recovered from an internal error".to_owned(),
+        format!("{what} It was restarted and goes on; the log has the details."),
+    )
+}
+
+/// When the text of [`human_span`] of the span up to `deadline` next changes, seen at `now`
+/// (so that a menu line counting down is redrawn exactly then, and not more often).
+pub fn next_span_change(deadline: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let left = (deadline - now).num_seconds();
+    if left <= 0 {
+        return None;
+    }
+    // The unit the text shows at this span: it changes when `left` crosses a multiple of it.
+    let unit = match left {
+        ..=60 => 1,
+        ..=86_400 => 60,
+        _ => 3600,
+    };
+    let into = left % unit;
+    let step = if into == 0 { unit } else { into };
+    Some(now + Duration::seconds(step))
 }
 
 /// A duration for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
@@ -311,7 +592,7 @@ mod tests {
         let now = Utc::now();
         let p = "mtn".to_owned();
         let invalid = notice_text(&Notice::Invalid { profile: p.clone() }, "MTN", now);
-        assert!(invalid.reauthenticate && invalid.urgent);
+        assert!(invalid.actions.contains(&NoticeAction::Reauthenticate) && invalid.urgent);
         assert_eq!(invalid.summary, "MTN: session expired");
         let expiring = notice_text(
             &Notice::Expiring {
@@ -321,7 +602,7 @@ mod tests {
             "MTN",
             now,
         );
-        assert!(expiring.reauthenticate);
+        assert!(expiring.actions.contains(&NoticeAction::Reauthenticate));
         assert!(expiring.body.contains("10 min"), "{}", expiring.body);
         let cannot = notice_text(
             &Notice::CannotCheck {
@@ -331,9 +612,13 @@ mod tests {
             "MTN",
             now,
         );
-        assert!(!cannot.reauthenticate);
+        assert!(cannot.actions.is_empty());
         assert!(!cannot.summary.contains("expired"), "{}", cannot.summary);
-        assert!(!notice_text(&Notice::Recovered { profile: p }, "MTN", now).reauthenticate);
+        assert!(
+            notice_text(&Notice::Recovered { profile: p }, "MTN", now)
+                .actions
+                .is_empty()
+        );
     }
 
     #[test]

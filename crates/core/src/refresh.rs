@@ -205,13 +205,10 @@ impl Refresher {
                     if !status.is_success() {
                         return Err(format!("{where_} answered HTTP {status}"));
                     }
-                    let body = response
-                        .bytes()
+                    // Read chunk by chunk: an endless answer is cut off at the cap, not buffered.
+                    let body = crate::push::http::body_bytes(response, crate::check::BODY_CAP)
                         .await
-                        .map_err(|e| format!("{where_}: {}", e.without_url()))?;
-                    if body.len() > crate::check::BODY_CAP {
-                        return Err(format!("{where_} answered more than 64 KiB"));
-                    }
+                        .map_err(|e| format!("{where_}: {e}"))?;
                     let doc: serde_json::Value = serde_json::from_slice(&body)
                         .map_err(|_| format!("{where_} did not answer JSON"))?;
                     let found = path.iter().try_fold(&doc, |v, key| v.get(key));
@@ -243,8 +240,9 @@ impl Refresher {
                     same_site: SameSite::default(),
                 }],
                 None,
+                chrono::Utc::now(),
             ),
-            _ => Session::captured(profile, Vec::new(), Some(value)),
+            _ => Session::captured(profile, Vec::new(), Some(value), chrono::Utc::now()),
         };
         Ok(session)
     }
@@ -299,6 +297,7 @@ mod tests {
 #[derive(Debug)]
 pub struct Renewed {
     pub session: Session,
+    pub fingerprint: crate::vault::Fingerprint,
     pub attempts: u32,
 }
 
@@ -308,27 +307,21 @@ pub enum RenewError {
     #[error("{item} is not set: `sessionkeeper secret set {item}` stores it")]
     MissingCredential { item: String },
     #[error(transparent)]
-    Keychain(#[from] crate::VaultError),
+    Keychain(#[from] crate::error::VaultError),
     #[error(transparent)]
     Refresh(#[from] RefreshError),
     #[error("the refreshed session does not validate ({detail}): not stored, not pushed")]
     DoesNotValidate {
-        status: crate::Status,
+        status: crate::check::Status,
         detail: String,
     },
 }
 
-/// The whole refresh of `profile`: credentials from `vault`, [`Refresher::refresh`], a check
-/// of the new session, and only if it validates: stored (the previous one kept) and recorded.
-/// Pushing is the caller's next step.
-pub async fn renew(
-    profile: &Profile,
+/// The username and password of `profile` from the keychain.
+pub fn login_credentials(
     vault: &crate::vault::Vault,
-    checker: &crate::Checker,
-    history: Option<&crate::history::History>,
-    sleeper: &impl Sleeper,
-) -> Result<Renewed, RenewError> {
-    use crate::history::Event;
+    profile: &Profile,
+) -> Result<LoginCredentials, RenewError> {
     use crate::vault::SecretName;
     let secret = |name: SecretName| -> Result<Secret, RenewError> {
         let item = name.item();
@@ -336,51 +329,107 @@ pub async fn renew(
             .get_secret(&name)?
             .ok_or(RenewError::MissingCredential { item })
     };
-    let credentials = LoginCredentials {
+    Ok(LoginCredentials {
         username: secret(SecretName::Username(profile.id.clone()))?,
         password: secret(SecretName::Password(profile.id.clone()))?,
-    };
-    let record = |event: &Event| {
-        if let Some(h) = history
-            && let Err(e) = h.append(event)
-        {
-            tracing::warn!("could not write the history: {e}");
-        }
-    };
+    })
+}
+
+/// A refreshed session that validated, not stored yet.
+#[derive(Debug)]
+pub struct Fresh {
+    pub session: Session,
+    pub outcome: crate::check::CheckOutcome,
+    pub attempts: u32,
+}
+
+/// The network half of a refresh: [`Refresher::refresh`] with `credentials`, then a check of
+/// the new session. A failure is recorded in the history (`refresh_failed`, with the reason).
+pub async fn renew_session(
+    profile: &Profile,
+    credentials: &LoginCredentials,
+    checker: &crate::check::Checker,
+    history: Option<&crate::history::History>,
+    sleeper: &impl Sleeper,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Fresh, RenewError> {
     let failed = |e: RenewError| {
-        record(&Event::RefreshFailed {
-            profile: profile.id.clone(),
-            at: chrono::Utc::now(),
-            reason: e.to_string(),
-        });
+        failure_recorded(history, profile, &e, now);
         e
     };
     let refreshed = Refresher::new()
-        .refresh(profile, &credentials, &RefreshPolicy::default(), sleeper)
+        .refresh(profile, credentials, &RefreshPolicy::default(), sleeper)
         .await
         .map_err(|e| failed(e.into()))?;
     let attempts = refreshed.attempts;
-    let session = crate::capture::accept(
-        profile,
-        refreshed.session,
-        vault,
-        checker,
-        history,
-        "refresh",
-    )
-    .await
-    .map_err(|e| {
-        failed(match e {
-            crate::capture::AcceptError::Refused { detail } => RenewError::DoesNotValidate {
-                status: crate::Status::Invalid,
-                detail,
-            },
-            crate::capture::AcceptError::CannotTell { detail } => RenewError::DoesNotValidate {
-                status: crate::Status::Error,
-                detail,
-            },
-            crate::capture::AcceptError::Keychain(e) => RenewError::Keychain(e),
+    let outcome = crate::capture::validate(profile, &refreshed.session, checker, history, now)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    Ok(Fresh {
+        session: refreshed.session,
+        outcome,
+        attempts,
+    })
+}
+
+/// Records a refresh that produced no stored session (why, never a secret).
+pub fn failure_recorded(
+    history: Option<&crate::history::History>,
+    profile: &Profile,
+    e: &RenewError,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if let Some(h) = history
+        && let Err(err) = h.append(&crate::history::Event::RefreshFailed {
+            profile: profile.id.clone(),
+            at: now,
+            reason: e.to_string(),
         })
-    })?;
-    Ok(Renewed { session, attempts })
+    {
+        tracing::warn!("could not write the history: {err}");
+    }
+}
+
+impl From<crate::capture::AcceptError> for RenewError {
+    fn from(e: crate::capture::AcceptError) -> Self {
+        match e {
+            crate::capture::AcceptError::Refused { detail } => Self::DoesNotValidate {
+                status: crate::check::Status::Invalid,
+                detail,
+            },
+            crate::capture::AcceptError::CannotTell { detail } => Self::DoesNotValidate {
+                status: crate::check::Status::Error,
+                detail,
+            },
+            crate::capture::AcceptError::Keychain(e) => Self::Keychain(e),
+        }
+    }
+}
+
+/// The whole refresh of `profile`: credentials from `vault`, [`renew_session`], and only a
+/// session that validates is stored (the previous one kept) and recorded. Pushing is the
+/// caller's next step.
+pub async fn renew(
+    profile: &Profile,
+    vault: &crate::vault::Vault,
+    checker: &crate::check::Checker,
+    history: Option<&crate::history::History>,
+    sleeper: &impl Sleeper,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Renewed, RenewError> {
+    let credentials = login_credentials(vault, profile)?;
+    let renewed = renew_session(profile, &credentials, checker, history, sleeper, now).await?;
+    let (session, fingerprint) =
+        crate::capture::store(profile, renewed.session, vault, history, "refresh", now).map_err(
+            |e| {
+                let e = RenewError::from(e);
+                failure_recorded(history, profile, &e, now);
+                e
+            },
+        )?;
+    Ok(Renewed {
+        session,
+        fingerprint,
+        attempts: renewed.attempts,
+    })
 }

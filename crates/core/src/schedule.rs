@@ -182,6 +182,15 @@ impl Scheduler {
         }
     }
 
+    /// A check of `profile` started at `now`: it is not due again until its result is in
+    /// ([`Scheduler::on_check`] sets the next one), or, if the result never comes, a
+    /// `poll_every` later.
+    pub fn checking(&mut self, profile: &str, now: DateTime<Utc>) {
+        if let Some(p) = self.profiles.get_mut(profile) {
+            p.next_check = now + p.poll_every.max(Duration::minutes(1));
+        }
+    }
+
     /// A new session was captured or imported: start over for this profile, and check it now.
     pub fn session_replaced(&mut self, profile: &str, now: DateTime<Utc>) {
         if let Some(p) = self.profiles.get_mut(profile) {

@@ -157,9 +157,14 @@ fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
 }
 
 impl Session {
-    /// A session captured now for `profile`, tracked for the profile's `tracked_ttl`.
-    pub fn captured(profile: &Profile, cookies: Vec<Cookie>, token: Option<Secret>) -> Self {
-        let now = now_seconds();
+    /// A session captured at `now` for `profile`, tracked for the profile's `tracked_ttl`.
+    pub fn captured(
+        profile: &Profile,
+        cookies: Vec<Cookie>,
+        token: Option<Secret>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let now = crate::clock::whole_seconds(now);
         let session_id = profile.session_id_cookie.as_ref().and_then(|name| {
             cookies
                 .iter()
@@ -216,12 +221,22 @@ impl Session {
     /// Read a session for `profile` from what a person pasted: an export, JSON, or a bare token.
     /// Surrounding whitespace and line breaks (as terminals wrap base64) are ignored.
     pub fn import(input: &str, profile: &Profile) -> Result<Self, ImportError> {
+        Self::import_at(input, profile, Utc::now())
+    }
+
+    /// [`Session::import`], where an input that says nothing of its capture (a bare token, a
+    /// storage state) counts as captured at `now`.
+    pub fn import_at(
+        input: &str,
+        profile: &Profile,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ImportError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(ImportError::Empty);
         }
         if trimmed.starts_with('{') {
-            return Self::from_json(trimmed, profile);
+            return Self::from_json(trimmed, profile, now);
         }
         let compact: String = trimmed
             .chars()
@@ -233,7 +248,7 @@ impl Session {
                     bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
                 if looks_like_json {
                     let text = String::from_utf8(bytes).map_err(|_| ImportError::NotJson)?;
-                    return Self::from_json(&text, profile);
+                    return Self::from_json(&text, profile, now);
                 }
                 // A token may well be valid base64 (e.g. a random 24-byte value).
                 if profile.is_token() && is_token_shaped(trimmed) {
@@ -241,6 +256,7 @@ impl Session {
                         profile,
                         Vec::new(),
                         Some(Secret::new(trimmed)),
+                        now,
                     ));
                 }
                 Err(ImportError::NotJson)
@@ -252,6 +268,7 @@ impl Session {
                             profile,
                             Vec::new(),
                             Some(Secret::new(trimmed)),
+                            now,
                         ));
                     }
                     return Err(ImportError::TokenForCookieProfile {
@@ -263,7 +280,7 @@ impl Session {
         }
     }
 
-    fn from_json(text: &str, profile: &Profile) -> Result<Self, ImportError> {
+    fn from_json(text: &str, profile: &Profile, now: DateTime<Utc>) -> Result<Self, ImportError> {
         let doc: ImportDoc =
             serde_json::from_str(text).map_err(|e| ImportError::BadJson(json_error(&e)))?;
         if let Some(v) = doc.version
@@ -283,7 +300,7 @@ impl Session {
         if doc.cookies.is_empty() && token.is_none() {
             return Err(ImportError::NoCredentials);
         }
-        let mut session = Self::captured(profile, doc.cookies, token);
+        let mut session = Self::captured(profile, doc.cookies, token, now);
         if let Some(id) = doc.session_id {
             session.session_id = Some(id);
         }
@@ -315,12 +332,6 @@ fn json_error(e: &serde_json::Error) -> String {
         serde_json::error::Category::Io => "it could not be read",
     };
     format!("{what} (line {}, column {})", e.line(), e.column())
-}
-
-/// Now, to the whole second: the export format keeps seconds.
-pub fn now_seconds() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }
 
 /// Standard or URL-safe alphabet, with or without padding. Errors say where, never what.

@@ -118,7 +118,8 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
             Service::Vercel => vercel_error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"),
         })
     } else {
-        fault.map(|f| scripted(service, &f))
+        let now = lock(state).wall_now();
+        fault.map(|f| scripted(service, &f, now))
     };
     if let Some(response) = answer {
         call.gate_status = Some(response.status().as_u16());
@@ -129,7 +130,7 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
     next.run(request).await
 }
 
-fn scripted(service: Service, f: &ApiFault) -> Response {
+fn scripted(service: Service, f: &ApiFault, now: chrono::DateTime<chrono::Utc>) -> Response {
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match service {
         Service::Github => github_error(status, &f.message),
@@ -148,7 +149,7 @@ fn scripted(service: Service, f: &ApiFault) -> Response {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     if let Some(secs) = f.ratelimit_reset_in {
-        let reset = chrono::Utc::now().timestamp() + i64::try_from(secs).unwrap_or(0);
+        let reset = now.timestamp() + i64::try_from(secs).unwrap_or(0);
         headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
     }

@@ -41,6 +41,8 @@ pub(crate) struct GithubState {
     keys: HashMap<String, (String, crypto_box::SecretKey)>,
     /// (scope, NAME) → decrypted value.
     pub(crate) secrets: HashMap<(String, String), Vec<u8>>,
+    /// Every value each secret was given, oldest first (to see the order of writes).
+    pub(crate) writes: HashMap<(String, String), Vec<Vec<u8>>>,
     pub(crate) issues: HashMap<String, Vec<Issue>>,
     pub(crate) labels: HashMap<String, Vec<String>>,
 }
@@ -208,6 +210,11 @@ fn store_secret(state: &Shared, scope: &str, name: &str, body: SecretBody) -> Re
     };
     // GitHub stores secret names upper-cased.
     let slot = (scope.to_owned(), name.to_ascii_uppercase());
+    s.github
+        .writes
+        .entry(slot.clone())
+        .or_default()
+        .push(value.clone());
     let created = s.github.secrets.insert(slot, value).is_none();
     if created {
         (StatusCode::CREATED, Json(serde_json::json!({}))).into_response()

@@ -224,6 +224,12 @@ impl Sim {
         self.lock().requests.clone()
     }
 
+    /// Moves the simulated world's clock forward: sessions, captcha tokens and builds age by
+    /// `by` at once (tests of the app's controller move its fake clock by as much).
+    pub fn advance(&self, by: Duration) {
+        self.lock().offset += by;
+    }
+
     /// Latency added to every GitHub and Vercel call.
     pub fn set_api_latency(&self, latency: Duration) {
         self.lock().api_latency = latency;
@@ -246,6 +252,41 @@ impl Sim {
             .secrets
             .get(&(scope.to_owned(), name.to_ascii_uppercase()))
             .cloned()
+    }
+
+    /// Every value the GitHub secret was given, oldest first (decrypted).
+    pub fn github_secret_writes(&self, scope: &str, name: &str) -> Vec<Vec<u8>> {
+        self.lock()
+            .github
+            .writes
+            .get(&(scope.to_owned(), name.to_ascii_uppercase()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every value the Vercel env var was given, oldest first.
+    pub fn vercel_env_writes(&self, project: &str, key: &str) -> Vec<String> {
+        self.lock()
+            .vercel
+            .writes
+            .get(&(project.to_owned(), key.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The env values of the newest production deployment of `project` made by a redeploy,
+    /// and its meta.
+    pub fn newest_redeploy(
+        &self,
+        project: &str,
+    ) -> Option<(Vec<String>, std::collections::HashMap<String, String>)> {
+        self.lock()
+            .vercel
+            .deployments
+            .iter()
+            .filter(|d| d.project == project && d.building)
+            .max_by_key(|d| d.created_ms)
+            .map(|d| (d.env.values().cloned().collect(), d.meta.clone()))
     }
 
     pub fn github_issues(&self, repo: &str) -> Vec<Issue> {

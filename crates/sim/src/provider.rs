@@ -192,7 +192,9 @@ async fn token_callback(State(state): State<Shared>, headers: HeaderMap) -> Html
     )
 }
 
-/// The deployed app: 200 once its newest READY production deployment has env vars.
+/// The deployed app: it uses the session in its newest READY production deployment's env
+/// vars. 200 while that session is live on the provider; 401 once the provider refuses it
+/// (what "production refuses the session" looks like); 503 when it has no session at all.
 async fn app_page(
     State(state): State<Shared>,
     axum::extract::Path(project): axum::extract::Path<String>,
@@ -206,12 +208,19 @@ async fn app_page(
         .filter(|d| d.project == project && d.target == "production")
         .filter(|d| {
             !d.building
-                || (d.created.elapsed() >= build
+                || (s.now().saturating_duration_since(d.created) >= build
                     && s.config.vercel_build_outcome == crate::BuildOutcome::Ready)
         })
         .max_by_key(|d| d.created_ms);
     match newest {
-        Some(d) if !d.env.is_empty() => Html("<p id=\"ok\">ok</p>").into_response(),
+        Some(d) if d.env.values().any(|v| deployed_session_live(&s, v)) => {
+            Html("<p id=\"ok\">ok</p>").into_response()
+        }
+        Some(d) if !d.env.is_empty() => (
+            StatusCode::UNAUTHORIZED,
+            "the provider refuses the session this deployment runs with",
+        )
+            .into_response(),
         Some(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "the deployment has no session configured",
@@ -219,6 +228,28 @@ async fn app_page(
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no deployment").into_response(),
     }
+}
+
+/// Whether `value` (an env var: a session export) holds a session the provider still accepts.
+fn deployed_session_live(s: &crate::state::SimState, value: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) else {
+        return false;
+    };
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return false;
+    };
+    let token_live = json["token"]
+        .as_str()
+        .is_some_and(|t| s.is_live(t, SessionKind::Token));
+    let cookie_live = json["cookies"].as_array().is_some_and(|cookies| {
+        cookies.iter().any(|c| {
+            c["value"]
+                .as_str()
+                .is_some_and(|v| s.is_live(v, SessionKind::Cookie))
+        })
+    });
+    token_live || cookie_live
 }
 
 fn redirect_to_login(login: &str) -> Response {

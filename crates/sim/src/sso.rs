@@ -92,7 +92,8 @@ async fn login_submit(
             .into_response();
     }
     let ticket = format!("ST-{}", random_token(16));
-    s.tickets.insert(ticket.clone(), std::time::Instant::now());
+    let now = s.now();
+    s.tickets.insert(ticket.clone(), now);
     // The SSO's own cookie: HttpOnly, on the login host only. It must never reach the API.
     let sso_cookie = s.mint(SessionKind::Cookie, None).value;
     let host = headers

@@ -180,6 +180,8 @@ pub(crate) struct SimState {
     pub(crate) logins: u32,
     /// One-time codes from `/auth/login?kind=code`, for `/auth/exchange`.
     pub(crate) login_codes: std::collections::HashSet<String>,
+    /// How far the simulated world's clock is ahead of the real one ([`crate::Sim::advance`]).
+    pub(crate) offset: Duration,
 }
 
 impl SimState {
@@ -196,6 +198,7 @@ impl SimState {
                 created_ms: chrono::Utc::now().timestamp_millis() - 86_400_000,
                 building: false,
                 env: HashMap::new(),
+                meta: HashMap::new(),
             })
             .collect();
         Self {
@@ -209,6 +212,7 @@ impl SimState {
             login_codes: std::collections::HashSet::new(),
             vercel: crate::vercel::VercelState {
                 env: HashMap::new(),
+                writes: HashMap::new(),
                 deployments,
             },
             config,
@@ -219,7 +223,18 @@ impl SimState {
             fault: None,
             requests: Vec::new(),
             connections: 0,
+            offset: Duration::ZERO,
         }
+    }
+
+    /// The simulated world's now: the real one plus what tests advanced it by.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + self.offset
+    }
+
+    /// The same, as wall-clock time (Vercel's millisecond timestamps, rate-limit resets).
+    pub(crate) fn wall_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::from_std(self.offset).unwrap_or_default()
     }
 
     pub(crate) fn mint(&mut self, kind: SessionKind, lifetime: Option<Duration>) -> MintedSession {
@@ -232,7 +247,7 @@ impl SimState {
             value.clone(),
             LiveSession {
                 kind,
-                expires: Instant::now() + lifetime,
+                expires: self.now() + lifetime,
                 revoked: false,
             },
         );
@@ -255,7 +270,7 @@ impl SimState {
     pub(crate) fn is_live(&self, value: &str, kind: SessionKind) -> bool {
         self.sessions
             .get(value)
-            .is_some_and(|s| s.kind == kind && !s.revoked && Instant::now() < s.expires)
+            .is_some_and(|s| s.kind == kind && !s.revoked && self.now() < s.expires)
     }
 
     /// Takes one use of the armed fault, if any.
@@ -273,7 +288,8 @@ impl SimState {
 
     pub(crate) fn issue_captcha(&mut self) -> String {
         let token = random_token(20);
-        self.captcha.insert(token.clone(), Instant::now());
+        let now = self.now();
+        self.captcha.insert(token.clone(), now);
         token
     }
 
@@ -283,7 +299,7 @@ impl SimState {
             .captcha
             .remove(token)
             .ok_or("Tick \"I am not a robot\" first.")?;
-        if issued.elapsed() > self.config.captcha_ttl {
+        if self.now().saturating_duration_since(issued) > self.config.captcha_ttl {
             return Err("The reCAPTCHA expired. Tick \"I am not a robot\" again.");
         }
         Ok(())

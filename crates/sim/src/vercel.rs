@@ -43,12 +43,16 @@ pub(crate) struct Deployment {
     pub(crate) building: bool,
     /// The environment variables this deployment was built with.
     pub(crate) env: HashMap<String, String>,
+    /// Its `meta` (string to string), as the create call gave it.
+    pub(crate) meta: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct VercelState {
     /// project → key → variable.
     pub(crate) env: HashMap<String, HashMap<String, EnvVar>>,
+    /// (project, key) → every value it was given, oldest first.
+    pub(crate) writes: HashMap<(String, String), Vec<String>>,
     pub(crate) deployments: Vec<Deployment>,
 }
 
@@ -137,7 +141,8 @@ async fn upsert_env(
     };
     let mut s = lock(&state);
     let fail_keys = s.config.vercel_fail_keys.clone();
-    let vars = s.vercel.env.entry(project).or_default();
+    let mut writes = Vec::new();
+    let vars = s.vercel.env.entry(project.clone()).or_default();
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for e in items {
@@ -177,7 +182,15 @@ async fn upsert_env(
             shown["value"] = serde_json::Value::String(var.value.clone());
         }
         created.push(shown);
+        writes.push((e.key.clone(), var.value.clone()));
         vars.insert(e.key, var);
+    }
+    for (key, value) in writes {
+        s.vercel
+            .writes
+            .entry((project.clone(), key))
+            .or_default()
+            .push(value);
     }
     let created = if created.len() == 1 {
         created.remove(0)
@@ -195,7 +208,7 @@ fn ready_state(s: &crate::state::SimState, d: &Deployment) -> &'static str {
     if !d.building {
         return "READY";
     }
-    let elapsed = d.created.elapsed();
+    let elapsed = s.now().saturating_duration_since(d.created);
     let build = s.config.vercel_build_time;
     if elapsed < build / 3 {
         "QUEUED"
@@ -212,6 +225,7 @@ fn deployment_json(s: &crate::state::SimState, d: &Deployment) -> serde_json::Va
         "id": d.id, "uid": d.id, "name": d.project, "url": format!("{}-{}.vercel.app", d.project, &d.id[4..10].to_ascii_lowercase()),
         "target": d.target, "readyState": state, "state": state, "created": d.created_ms,
         "inspectorUrl": format!("https://vercel.com/acme/{}/{}", d.project, d.id),
+        "meta": d.meta,
     })
 }
 
@@ -250,6 +264,8 @@ struct NewDeployment {
     #[serde(rename = "deploymentId")]
     deployment_id: Option<String>,
     target: Option<String>,
+    #[serde(default)]
+    meta: HashMap<String, String>,
 }
 
 async fn create_deployment(
@@ -288,10 +304,11 @@ async fn create_deployment(
         id: format!("dpl_{}", random_token(12)),
         project: name,
         target: body.target.unwrap_or(source.target),
-        created: Instant::now(),
-        created_ms: chrono::Utc::now().timestamp_millis(),
+        created: s.now(),
+        created_ms: s.wall_now().timestamp_millis(),
         building: true,
         env,
+        meta: body.meta,
     };
     let json = deployment_json(&s, &deployment);
     s.vercel.deployments.push(deployment);
@@ -317,15 +334,17 @@ async fn deploy_hook(
                 .collect()
         })
         .unwrap_or_default();
-    let created_ms = chrono::Utc::now().timestamp_millis();
+    let created_ms = s.wall_now().timestamp_millis();
+    let created = s.now();
     s.vercel.deployments.push(Deployment {
         id: format!("dpl_{}", random_token(12)),
         project,
         target: "production".to_owned(),
-        created: Instant::now(),
+        created,
         created_ms,
         building: true,
         env,
+        meta: HashMap::new(),
     });
     (StatusCode::CREATED, Json(serde_json::json!({"job": {"id": random_token(10), "state": "PENDING", "createdAt": created_ms}})))
         .into_response()

@@ -79,6 +79,9 @@ pub struct Profile {
     pub refresh: Option<Refresh>,
     pub validate: Option<Validate>,
     pub push: Vec<PushTarget>,
+    /// Production's own check of the session it runs with (`health_url`; else the first
+    /// Vercel target's `smoke_url`): asked every `poll_every`, with no credentials.
+    pub health_url: Option<Url>,
 }
 
 /// A login without a human: one request with the credentials from the keychain, and

@@ -41,14 +41,15 @@ pub(super) struct RawProfile {
     pub(super) session_id_cookie: Option<String>,
     pub(super) prefill: Option<Prefill>,
     pub(super) redirect_param: Option<String>,
-    pub(super) tracked_ttl: Option<HumanDuration>,
+    pub(super) tracked_ttl: Option<Spanned<HumanDuration>>,
     pub(super) warn_before: Option<HumanDuration>,
     pub(super) poll_every: Option<Spanned<HumanDuration>>,
-    pub(super) refresh_before: Option<HumanDuration>,
+    pub(super) refresh_before: Option<Spanned<HumanDuration>>,
     pub(super) refresh: Option<Spanned<RawRefresh>>,
     pub(super) validate: Option<Spanned<RawValidate>>,
     #[serde(default)]
     pub(super) push: Vec<Spanned<RawPush>>,
+    pub(super) health_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -82,10 +83,10 @@ pub(super) struct RawValidate {
     pub(super) invalid_status: Option<Spanned<Vec<u16>>>,
     pub(super) invalid_redirect_prefix: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) headers: BTreeMap<String, String>,
+    pub(super) headers: Option<Spanned<BTreeMap<String, String>>>,
     pub(super) token_header: Option<String>,
     pub(super) token_format: Option<Spanned<String>>,
-    pub(super) timeout: Option<HumanDuration>,
+    pub(super) timeout: Option<Spanned<HumanDuration>>,
     pub(super) attempts: Option<Spanned<u32>>,
     pub(super) backoff: Option<HumanDuration>,
 }

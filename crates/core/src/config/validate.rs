@@ -144,15 +144,49 @@ impl Validator<'_> {
         let is_token = raw.capture == Capture::RedirectParam
             || (raw.capture == Capture::Manual && cookie_urls.is_empty());
         let refresh = raw.refresh.map(|r| self.refresh(r, is_token)).transpose()?;
+        let tracked_ttl = raw
+            .tracked_ttl
+            .as_ref()
+            .map_or(HumanDuration::from_mins(60), |t| *t.get_ref());
         // A profile that refreshes itself starts 15 minutes ahead of its tracked expiry.
         let refresh_before = raw
             .refresh_before
+            .as_ref()
+            .map(|r| *r.get_ref())
             .or_else(|| refresh.as_ref().map(|_| HumanDuration::from_mins(15)));
-        let push = raw
+        if let Some(before) = refresh_before
+            && before >= tracked_ttl
+        {
+            // Point at what the person wrote: refresh_before, else the tracked_ttl it clashes with.
+            let at = raw
+                .refresh_before
+                .as_ref()
+                .map(Spanned::span)
+                .or_else(|| raw.tracked_ttl.as_ref().map(Spanned::span))
+                .unwrap_or(span);
+            let half = HumanDuration(tracked_ttl.0 / 2);
+            return Err(self.err(
+                at,
+                format!(
+                    "refresh_before = \"{before}\" must be shorter than tracked_ttl = \
+                     \"{tracked_ttl}\": a refresh starts refresh_before ahead of the tracked \
+                     expiry, so every new session would be due for one at once. Set \
+                     refresh_before below tracked_ttl (e.g. \"{half}\"), or raise tracked_ttl"
+                ),
+            ));
+        }
+        let push: Vec<PushTarget> = raw
             .push
             .into_iter()
             .map(|p| self.push(p, accounts))
             .collect::<Result<_, _>>()?;
+        let health_url = match &raw.health_url {
+            Some(u) => Some(self.url(u)?),
+            None => push.iter().find_map(|t| match t {
+                PushTarget::Vercel(v) => v.smoke_url.clone(),
+                _ => None,
+            }),
+        };
         Ok(Profile {
             id: id.get_ref().clone(),
             name: raw.name.unwrap_or_else(|| id.get_ref().clone()),
@@ -163,13 +197,14 @@ impl Validator<'_> {
             session_id_cookie: raw.session_id_cookie,
             prefill: raw.prefill,
             redirect_param: raw.redirect_param,
-            tracked_ttl: raw.tracked_ttl.unwrap_or(HumanDuration::from_mins(60)),
+            tracked_ttl,
             warn_before: raw.warn_before.unwrap_or(HumanDuration::from_mins(30)),
             poll_every,
             refresh_before,
             refresh,
             validate,
             push,
+            health_url,
         })
     }
 
@@ -307,10 +342,25 @@ impl Validator<'_> {
             valid_status,
             invalid_status,
             invalid_redirect_prefix,
-            headers: raw.headers,
+            headers: match raw.headers {
+                Some(h) => self.headers(h, &token_header)?,
+                None => BTreeMap::new(),
+            },
             token_header,
             token_format,
-            timeout: raw.timeout.unwrap_or(HumanDuration::from_secs(15)),
+            timeout: match raw.timeout {
+                Some(t)
+                    if t.get_ref().0 < std::time::Duration::from_millis(100)
+                        || t.get_ref().0 > std::time::Duration::from_secs(600) =>
+                {
+                    return Err(self.err(
+                        t.span(),
+                        "timeout must be between \"100ms\" and \"10m\" (it bounds each attempt)",
+                    ));
+                }
+                Some(t) => t.into_inner(),
+                None => HumanDuration::from_secs(15),
+            },
             attempts,
             backoff: raw.backoff.unwrap_or(HumanDuration::from_secs(1)),
         })
@@ -452,6 +502,41 @@ impl Validator<'_> {
                 }))
             }
         }
+    }
+
+    /// Extra request headers: well-formed, and never one that carries credentials (those
+    /// come from the session, never from the config file).
+    fn headers(
+        &self,
+        raw: Spanned<BTreeMap<String, String>>,
+        token_header: &str,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let span = raw.span();
+        let headers = raw.into_inner();
+        for (name, value) in &headers {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(self.err(span.clone(), format!("{name:?} is not a valid header name")));
+            }
+            if reqwest::header::HeaderValue::from_str(value).is_err() {
+                return Err(self.err(
+                    span.clone(),
+                    format!("the value of header {name} is not a valid header value"),
+                ));
+            }
+            let lower = name.to_ascii_lowercase();
+            if ["cookie", "authorization", "proxy-authorization", "host"].contains(&lower.as_str())
+                || lower == token_header.to_ascii_lowercase()
+            {
+                return Err(self.err(
+                    span.clone(),
+                    format!(
+                        "header {name} may not be set here: credentials come from the session \
+                         (kept in the keychain), never from the config file"
+                    ),
+                ));
+            }
+        }
+        Ok(headers)
     }
 
     fn repo(&self, repo: &Spanned<String>) -> Result<String, ConfigError> {

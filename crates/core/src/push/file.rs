@@ -8,6 +8,19 @@ pub fn describe(target: &FileTarget) -> String {
     format!("file {}", target.path.display())
 }
 
+/// A file target is reachable when its directory exists.
+pub(super) fn probe(target: &FileTarget) -> Result<Done, Failure> {
+    let dir = target.path.parent().unwrap_or(std::path::Path::new("."));
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        Ok(Done::new("its directory exists"))
+    } else {
+        Err(Failure::config(
+            format!("{} does not exist", dir.display()),
+            "create it, or fix path",
+        ))
+    }
+}
+
 pub(super) fn push(target: &FileTarget, session: &Session) -> Result<Done, Failure> {
     let contents = match target.format {
         FileFormat::Json => session.to_json(),

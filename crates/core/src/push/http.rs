@@ -1,12 +1,18 @@
 //! The HTTP layer every push target shares: bounded retries of what is worth retrying (5xx,
 //! broken connections, rate limits as GitHub and Vercel document them), and none of what is
-//! not (a permission 403, a 404, a 422).
+//! not (a permission 403, a 404, a 422). A request that is not idempotent (a redeploy, a
+//! Deploy Hook, an issue) is never retried blindly after an answer that may mean it took
+//! effect: the caller finds out first.
 
 use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response, StatusCode};
 
 use crate::check::backoff_delay;
+
+/// The most of an API answer that is read: a 100-issue page or a large deployment object fits,
+/// an endless body does not.
+pub(crate) const API_BODY_CAP: usize = 8 * 1024 * 1024;
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy)]
@@ -29,10 +35,21 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Whether sending a request twice does the same as sending it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotent {
+    /// PUT, GET, an upsert: retried after transport errors and 5xx.
+    Yes,
+    /// A redeploy, a Deploy Hook call, a new issue: after a transport error or a 5xx the
+    /// first attempt may have taken effect, so it is returned to the caller to find out.
+    No,
+}
+
 /// Why a call did not produce an answer to interpret.
 #[derive(Debug)]
 pub(crate) enum CallError {
-    /// No answer (connection, timeout) after the allowed attempts.
+    /// No answer (connection, timeout) after the allowed attempts. For a request that is
+    /// not idempotent, it may have been received.
     Transport(String),
     /// Still rate limited after the allowed attempts, or the wait would be too long.
     RateLimited(String),
@@ -47,15 +64,17 @@ impl std::fmt::Display for CallError {
 }
 
 /// Sends the request built by `build` (rebuilt for each attempt) and returns the first answer
-/// that is not worth retrying. 5xx answers are retried and, when attempts run out, returned.
+/// that is not worth retrying. 5xx answers are retried (idempotent requests only) and, when
+/// attempts run out, returned.
 pub(crate) async fn send(
     policy: RetryPolicy,
+    idempotent: Idempotent,
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response, CallError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let last = attempt >= policy.attempts;
+        let last = attempt >= policy.attempts || idempotent == Idempotent::No;
         match build().send().await {
             Err(e) => {
                 if last {
@@ -67,6 +86,8 @@ pub(crate) async fn send(
                 tokio::time::sleep(backoff_delay(policy.backoff, attempt)).await;
             }
             Ok(response) => {
+                // A rate-limited request was not carried out: waiting and sending it again is
+                // safe whatever the request.
                 if let Some(wait) = rate_limit_wait(&response) {
                     if wait > policy.max_rate_limit_wait {
                         return Err(CallError::RateLimited(format!(
@@ -75,7 +96,7 @@ pub(crate) async fn send(
                             policy.max_rate_limit_wait.as_secs()
                         )));
                     }
-                    if last {
+                    if attempt >= policy.attempts {
                         return Err(CallError::RateLimited(format!(
                             "still rate limited after {attempt} attempt(s); try again later"
                         )));
@@ -129,27 +150,35 @@ fn rate_limit_wait(response: &Response) -> Option<Duration> {
     (status == StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
 }
 
-/// Reads at most 64 KiB of a body as text (error bodies are for messages, not for storage).
-pub(crate) async fn body_text(mut response: Response) -> String {
+/// Reads a body chunk by chunk, up to `cap` bytes: never more is held in memory. `Err` says
+/// it was larger, or broke off.
+pub(crate) async fn body_bytes(mut response: Response, cap: usize) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    while bytes.len() < crate::check::BODY_CAP {
+    loop {
         match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            _ => break,
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > cap {
+                    return Err(format!("the answer is larger than {} KiB", cap / 1024));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(bytes),
+            Err(e) => return Err(format!("the answer broke off: {}", e.without_url())),
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Reads a JSON body (capped), or says what came instead.
+/// Reads a JSON body (capped at [`API_BODY_CAP`]), or says what came instead.
 pub(crate) async fn body_json(response: Response) -> Result<serde_json::Value, String> {
     let status = response.status().as_u16();
-    let text = body_text(response).await;
+    let bytes = body_bytes(response, API_BODY_CAP)
+        .await
+        .map_err(|e| format!("HTTP {status}: {e}"))?;
     // The body is not shown: an answer that is not the API's could echo anything.
-    serde_json::from_str(&text).map_err(|_| {
+    serde_json::from_slice(&bytes).map_err(|_| {
         format!(
             "HTTP {status} with a body that is not JSON ({} bytes)",
-            text.len()
+            bytes.len()
         )
     })
 }

@@ -234,9 +234,14 @@ impl Vault {
             .ok_or_else(|| corrupt("the key item is missing from the keychain".to_owned()))?;
         let json = sealed::open_sealed(&key, &profile.id, &sealed).map_err(corrupt)?;
         let text = std::str::from_utf8(&json).map_err(|_| corrupt("not UTF-8".to_owned()))?;
-        Session::import(text, profile)
-            .map(Some)
-            .map_err(|e| corrupt(e.to_string()))
+        let session = Session::from_export_json(text).map_err(|e| corrupt(e.to_string()))?;
+        if session.profile != profile.id {
+            return Err(corrupt(format!(
+                "it holds a session of {:?}",
+                session.profile
+            )));
+        }
+        Ok(Some(session))
     }
 
     /// Store `session` as the current one; the one it replaces becomes the previous one.

@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::names::Slot;
 
@@ -79,27 +79,7 @@ impl Slots {
     pub(super) fn lock(&self, profile: &str) -> io::Result<ProfileLock> {
         self.create_dir()?;
         let path = self.dir.join(format!(".{profile}.lock"));
-        let file = private_options().read(true).write(true).open(&path)?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(ProfileLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WouldBlock,
-                        format!(
-                            "another Session Keeper process has held the lock of {profile} \
-                             for {} s",
-                            LOCK_WAIT.as_secs()
-                        ),
-                    ));
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(e),
-            }
-        }
+        crate::paths::lock_file(&path, LOCK_WAIT).map(|file| ProfileLock { _file: file })
     }
 
     /// Takes the lock only if it is free at once (readers use it to finish an interrupted

@@ -34,7 +34,7 @@ fn session(p: &Profile, value: &str) -> Session {
         secure: true,
         same_site: crate::session::SameSite::Lax,
     };
-    Session::captured(p, vec![cookie], None)
+    Session::captured(p, vec![cookie], None, chrono::Utc::now())
 }
 
 #[test]

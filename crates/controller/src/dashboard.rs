@@ -1,0 +1,54 @@
+//! What the dashboard shows, as data: a card per profile (core's [`ProfileStatus`], plus what
+//! only the running app knows), and the answers of its commands. The controller builds it
+//! when something changed and the host hands it to the page; the page counts down by itself.
+
+use serde::Serialize;
+use sessionkeeper_core::status::ProfileStatus;
+use sessionkeeper_core::vault::SecretState;
+
+/// The dashboard's whole state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardState {
+    /// When it was built (the page counts down from here).
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub demo: bool,
+    pub profiles: Vec<Card>,
+    /// The keychain's problem, when it cannot be read.
+    pub keychain_error: Option<String>,
+}
+
+/// One profile's card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    #[serde(flatten)]
+    pub status: ProfileStatus,
+    /// A login window is open for it.
+    pub login_open: bool,
+    /// The words of its production state ("production behind: …"), when it is not simply fine.
+    pub production: Option<String>,
+}
+
+/// The seeds' "configuration status": which secrets are set (never their values) and what
+/// each profile is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    pub file: String,
+    /// The file as it is now, if it no longer loads (edited since the app started): file,
+    /// line, key and what is valid. The app runs on the config it started with.
+    pub config_error: Option<String>,
+    pub secrets: Vec<SecretState>,
+    /// profile id → what it is missing.
+    pub problems: std::collections::BTreeMap<String, Vec<String>>,
+    pub keychain_error: Option<String>,
+}
+
+/// One target's answer to the token check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    pub target: String,
+    pub ok: bool,
+    pub detail: String,
+}

@@ -1,0 +1,520 @@
+//! The app's behaviour without a window: core's controller, fed intents as the edges of the
+//! app would send them, driving a recording host, on a fake clock, against sim and a real
+//! Secret Service. What the desktop tests would wait minutes for takes a second here: the
+//! test moves the clock (the controller's and sim's alike) and waits for the host's calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use sessionkeeper_controller::{Handle, Intent, Keychain, NoticeKey, Setup, Topic};
+use sessionkeeper_core::clock::FakeClock;
+use sessionkeeper_core::config::Config;
+use sessionkeeper_core::history::History;
+use sessionkeeper_core::overview::TrayColour;
+use sessionkeeper_core::secret::Secret;
+use sessionkeeper_core::session::{Cookie, SameSite, Session};
+use sessionkeeper_core::targets::TargetBook;
+use sessionkeeper_core::vault::{SecretName, Vault};
+use sessionkeeper_tests::fixture::Fixture;
+use sessionkeeper_tests::recording::{Call, RecordingHost};
+use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv, require_keychain};
+
+const WAIT: Duration = Duration::from_secs(20);
+const NAME: &str = "MTN Controller";
+
+/// A controller over one cookie profile `mtn` (pushed to sim's GitHub and Vercel), with its
+/// own keychain service, dirs and fake clock.
+struct World {
+    sim: SimHandle,
+    env: TestEnv,
+    clock: FakeClock,
+    host: RecordingHost,
+    handle: Handle,
+    vault: Arc<Vault>,
+    config: Arc<Config>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl World {
+    fn new(
+        name: &str,
+        sim: SimHandle,
+        fixture: impl FnOnce(Fixture) -> Fixture,
+        session: Option<&Session>,
+    ) -> Self {
+        require_keychain();
+        let env = TestEnv::new(name);
+        let text = fixture(
+            Fixture::new(&sim)
+                .accounts()
+                .cookie_profile("mtn", NAME)
+                .set(&["profiles", "mtn"], "tracked_ttl", "20m")
+                .set(&["profiles", "mtn"], "warn_before", "15m")
+                .set(&["profiles", "mtn"], "poll_every", "5m")
+                .push_github("mtn", "MTN_SESSION")
+                .push_vercel("mtn", "MTN_SESSION"),
+        )
+        .text();
+        env.write_config(&text);
+        let config = Arc::new(Config::parse(&text, &env.config_path()).expect("the fixture loads"));
+        let keychain = Keychain::isolated(&env.service, env.data_dir().join("sessions"));
+        let vault = Arc::new(keychain.open().expect("the test keychain opens"));
+        let defaults = SimConfig::default();
+        for (item, secret) in [
+            ("account:github", defaults.github_token.clone()),
+            ("account:vercel", defaults.vercel_token.clone()),
+            ("profile:mtn:username", defaults.username.clone()),
+            ("profile:mtn:password", defaults.password.clone()),
+        ] {
+            vault
+                .set_secret(
+                    &SecretName::parse(item).expect("name"),
+                    &Secret::new(secret),
+                )
+                .expect("set");
+        }
+        if let Some(session) = session {
+            vault.store_session(session).expect("store");
+        }
+        let clock = FakeClock::new(chrono::Utc::now());
+        let host = RecordingHost::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let state = env.root.path().join("state");
+        let setup = Setup {
+            config: Arc::clone(&config),
+            keychain,
+            history: Some(History::at(&state)),
+            book: Some(TargetBook::at(&state)),
+            demo: false,
+            autostart: false,
+        };
+        let (handle, _task) = {
+            let _guard = runtime.enter();
+            sessionkeeper_controller::spawn(host.clone(), Arc::new(clock.clone()), setup)
+        };
+        Self {
+            sim,
+            env,
+            clock,
+            host,
+            handle,
+            vault,
+            config,
+            runtime,
+        }
+    }
+
+    /// Moves the controller's clock and sim's by `by`.
+    fn advance(&self, by: Duration) {
+        self.sim.advance(by);
+        self.clock
+            .advance(chrono::Duration::from_std(by).expect("duration"));
+    }
+
+    fn send(&self, intent: Intent) {
+        assert!(self.handle.send(intent), "the controller stopped");
+    }
+
+    /// A paste of `session`'s export in the dashboard, and the answer the page would show.
+    fn paste(&self, session: &Session) -> Result<String, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Intent::Paste {
+            profile: "mtn".to_owned(),
+            text: session.export(),
+            reply: tx,
+        });
+        self.runtime
+            .block_on(async { tokio::time::timeout(WAIT, rx).await })
+            .expect("an answer in time")
+            .expect("the controller answered")
+    }
+
+    fn notified(&self, summary: &str) -> usize {
+        self.host
+            .summaries()
+            .iter()
+            .filter(|s| *s == summary)
+            .count()
+    }
+
+    /// What sim's GitHub and Vercel hold for MTN_SESSION.
+    fn pushed(&self) -> (Option<String>, Option<String>) {
+        let github = self
+            .sim
+            .github_secret("repo:acme/circletel", "MTN_SESSION")
+            .map(|b| String::from_utf8(b).expect("utf-8"));
+        let vercel = self
+            .sim
+            .vercel_env("circletel", "MTN_SESSION")
+            .map(|v| v.value);
+        (github, vercel)
+    }
+
+    fn export(&self) -> String {
+        self.vault
+            .current_session(&self.config.profiles["mtn"])
+            .expect("a session")
+            .export()
+            .expose()
+            .to_owned()
+    }
+}
+
+/// A live sim session of `mtn`, tracked for `tracked` from now.
+fn live_session(
+    sim: &SimHandle,
+    config_profile: &sessionkeeper_core::config::Profile,
+    tracked: chrono::Duration,
+) -> Session {
+    let minted = sim.mint_session(SessionKind::Cookie, None);
+    let mut session = Session::captured(
+        config_profile,
+        vec![cookie(&minted.value)],
+        None,
+        chrono::Utc::now(),
+    );
+    session.expires_at = session.captured_at + tracked;
+    session
+}
+
+fn cookie(value: &str) -> Cookie {
+    Cookie {
+        name: "JSESSIONID".into(),
+        value: Secret::new(value),
+        domain: "127.0.0.1".into(),
+        path: "/".into(),
+        expires: -1.0,
+        http_only: true,
+        secure: false,
+        same_site: SameSite::Lax,
+    }
+}
+
+/// The profile `mtn` as the default fixture defines it (for building sessions before the
+/// world exists).
+fn mtn_profile(sim: &SimHandle) -> sessionkeeper_core::config::Profile {
+    let text = Fixture::new(sim)
+        .accounts()
+        .cookie_profile("mtn", NAME)
+        .set(&["profiles", "mtn"], "tracked_ttl", "20m")
+        .text();
+    Config::parse(&text, std::path::Path::new("t.toml"))
+        .expect("loads")
+        .profiles["mtn"]
+        .clone()
+}
+
+fn tray_is(colour: TrayColour) -> impl Fn(&[Call]) -> Option<()> {
+    move |calls| {
+        calls
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                Call::DrawTray(t) => Some(t.colour == colour),
+                _ => None,
+            })
+            .filter(|ok| *ok)
+            .map(|_| ())
+    }
+}
+
+fn notified(summary: String) -> impl Fn(&[Call]) -> Option<usize> {
+    move |calls| {
+        calls
+            .iter()
+            .position(|c| matches!(c, Call::Notify { summary: s, .. } if *s == summary))
+    }
+}
+
+#[test]
+fn an_episode_has_one_notification_and_it_is_withdrawn_when_the_episode_ends() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let session = live_session(&sim, &profile, chrono::Duration::minutes(20));
+    let first = session.cookies[0].value.expose().to_owned();
+    let w = World::new("ctl-episode", sim, |f| f, Some(&session));
+    w.host.wait_for(
+        "green after the first check",
+        WAIT,
+        tray_is(TrayColour::Green),
+    );
+
+    // Six minutes on, the next check finds the tracked expiry within warn_before.
+    w.advance(Duration::from_secs(6 * 60));
+    let expiring = format!("{NAME}: session expiring");
+    w.host.wait_for(
+        "the expiring notification",
+        WAIT,
+        notified(expiring.clone()),
+    );
+    w.host.wait_for("amber", WAIT, tray_is(TrayColour::Amber));
+
+    // The server ends the session; checks find it invalid, announced once however often.
+    assert!(w.sim.expire_session(&first));
+    let expired = format!("{NAME}: session expired");
+    w.send(Intent::Validate {
+        profile: "mtn".into(),
+    });
+    w.host
+        .wait_for("the expired notification", WAIT, notified(expired.clone()));
+    w.host.wait_for("red", WAIT, tray_is(TrayColour::Red));
+    // Three more checks, a poll_every apart, find it still invalid (each is in the history).
+    let history = History::at(&w.env.root.path().join("state"));
+    let invalid_checks = || {
+        history
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    sessionkeeper_core::history::Event::Check {
+                        status: sessionkeeper_core::check::Status::Invalid,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    for n in 2..=4 {
+        w.advance(Duration::from_secs(5 * 60));
+        w.host.wait_for(&format!("invalid check {n}"), WAIT, |_| {
+            (invalid_checks() >= n).then_some(())
+        });
+    }
+    assert_eq!(w.notified(&expired), 1, "{:#?}", w.host.summaries());
+    assert_eq!(w.notified(&expiring), 1, "{:#?}", w.host.summaries());
+
+    // A new session arrives: the expired notification is withdrawn, and the push is told.
+    let fresh = live_session(&w.sim, &profile, chrono::Duration::minutes(60));
+    assert!(
+        w.paste(&fresh)
+            .expect("stored")
+            .starts_with("Validated and stored")
+    );
+    let withdrawn = w
+        .host
+        .wait_for("the expired notification withdrawn", WAIT, |calls| {
+            calls.iter().position(
+                |c| matches!(c, Call::Withdraw(k) if *k == NoticeKey::new("mtn", Topic::Session)),
+            )
+        });
+    let shown = w
+        .host
+        .wait_for("the expired notification", WAIT, notified(expired));
+    assert!(withdrawn > shown, "withdrawn after it was shown");
+    w.host.wait_for(
+        "the push result",
+        WAIT,
+        notified(format!("{NAME}: pasted session; pushed to 2 of 2")),
+    );
+    w.host
+        .wait_for("green again", WAIT, tray_is(TrayColour::Green));
+}
+
+#[test]
+fn re_authenticate_opens_one_prefilled_login_window_and_a_second_request_focuses_it() {
+    let sim = SimHandle::start(SimConfig::default());
+    let w = World::new("ctl-reauth", sim, |f| f, None);
+    w.send(Intent::Reauthenticate {
+        profile: "mtn".into(),
+    });
+    let (url, prefill, title) = w.host.wait_for("the login window", WAIT, |calls| {
+        calls.iter().find_map(|c| match c {
+            Call::OpenLogin {
+                profile,
+                url,
+                prefill,
+                title,
+            } if profile == "mtn" => Some((url.clone(), *prefill, title.clone())),
+            _ => None,
+        })
+    });
+    assert_eq!(url, w.sim.urls().sso_login);
+    assert!(prefill, "pre-filled from the keychain");
+    assert!(
+        title.starts_with(&format!("Log in — {NAME}: sign in")),
+        "{title}"
+    );
+    w.send(Intent::Reauthenticate {
+        profile: "mtn".into(),
+    });
+    w.host.wait_for("the focus", WAIT, |calls| {
+        calls
+            .iter()
+            .find(|c| matches!(c, Call::FocusLogin(p) if p == "mtn"))
+            .map(|_| ())
+    });
+    // Closed halfway: nothing stored; asked again, a new window opens.
+    w.send(Intent::LoginClosed {
+        profile: "mtn".into(),
+    });
+    w.send(Intent::Reauthenticate {
+        profile: "mtn".into(),
+    });
+    w.host.wait_for("a second window", WAIT, |calls| {
+        (calls
+            .iter()
+            .filter(|c| matches!(c, Call::OpenLogin { .. }))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    assert!(
+        w.vault.current_session(&w.config.profiles["mtn"]).is_err(),
+        "nothing stored"
+    );
+    assert_eq!(
+        w.host
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::OpenLogin { .. }))
+            .count(),
+        2,
+        "one window per request that had none"
+    );
+}
+
+#[test]
+fn a_completed_login_is_validated_stored_and_pushed_and_its_window_closes() {
+    let sim = SimHandle::start(SimConfig::default());
+    let w = World::new("ctl-capture", sim, |f| f, None);
+    w.send(Intent::Reauthenticate {
+        profile: "mtn".into(),
+    });
+    w.host.wait_for("the login window", WAIT, |calls| {
+        calls
+            .iter()
+            .find(|c| matches!(c, Call::OpenLogin { .. }))
+            .map(|_| ())
+    });
+    let u = w.sim.urls();
+    // The window is still on the SSO: not done, whatever the cookies.
+    let minted = w.sim.mint_session(SessionKind::Cookie, None);
+    w.send(Intent::LoginSeen {
+        profile: "mtn".into(),
+        url: u.sso_login.parse().expect("url"),
+        cookies: vec![cookie(&minted.value)],
+    });
+    // The human is through: the portal, with the session cookie.
+    w.send(Intent::LoginSeen {
+        profile: "mtn".into(),
+        url: format!("{}?ticket=ST-1", u.portal).parse().expect("url"),
+        cookies: vec![cookie(&minted.value)],
+    });
+    w.host.wait_for("the window closes", WAIT, |calls| {
+        calls
+            .iter()
+            .find(|c| matches!(c, Call::CloseLogin(p) if p == "mtn"))
+            .map(|_| ())
+    });
+    w.host.wait_for(
+        "the push result",
+        WAIT,
+        notified(format!("{NAME}: logged in; pushed to 2 of 2")),
+    );
+    let export = w.export();
+    assert!(export.len() > 20);
+    let stored = Session::from_export_json(
+        std::str::from_utf8(
+            &base64::engine::general_purpose::STANDARD
+                .decode(&export)
+                .expect("b64"),
+        )
+        .expect("utf-8"),
+    )
+    .expect("json");
+    assert_eq!(stored.cookies[0].value.expose(), minted.value);
+    assert_eq!(w.pushed(), (Some(export.clone()), Some(export)));
+    assert_eq!(w.sim.vercel_redeploys("circletel").len(), 1, "one redeploy");
+    let banners: Vec<String> = w
+        .host
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::LoginBanner(_, t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        banners,
+        [format!(
+            "Log in — {NAME}: signed in; validating the session…"
+        )]
+    );
+}
+
+#[test]
+fn two_captures_in_quick_succession_leave_every_target_with_the_newer_session() {
+    let sim = SimHandle::start(SimConfig {
+        vercel_build_time: Duration::from_millis(600),
+        ..SimConfig::default()
+    });
+    // Slow targets: every GitHub and Vercel call takes 300 ms.
+    sim.set_api_latency(Duration::from_millis(300));
+    let profile = mtn_profile(&sim);
+    let w = World::new("ctl-newer", sim, |f| f, None);
+    let older = live_session(&w.sim, &profile, chrono::Duration::minutes(60));
+    let newer = live_session(&w.sim, &profile, chrono::Duration::minutes(60));
+    let (tx_a, rx_a) = tokio::sync::oneshot::channel();
+    let (tx_b, rx_b) = tokio::sync::oneshot::channel();
+    w.send(Intent::Paste {
+        profile: "mtn".into(),
+        text: older.export(),
+        reply: tx_a,
+    });
+    w.send(Intent::Paste {
+        profile: "mtn".into(),
+        text: newer.export(),
+        reply: tx_b,
+    });
+    w.runtime.block_on(async {
+        assert!(rx_a.await.expect("answer").is_ok());
+        assert!(rx_b.await.expect("answer").is_ok());
+    });
+    let newer_export = newer.export().expose().to_owned();
+    w.host.wait_for(
+        "every target holds the newer session",
+        Duration::from_secs(40),
+        |_| {
+            (w.pushed() == (Some(newer_export.clone()), Some(newer_export.clone()))
+                && w.sim
+                    .newest_redeploy("circletel")
+                    .is_some_and(|(env, _)| env.contains(&newer_export)))
+            .then_some(())
+        },
+    );
+    // And the older one never landed after it, on either target.
+    let older_export = older.export().expose().to_owned();
+    let github: Vec<String> = w
+        .sim
+        .github_secret_writes("repo:acme/circletel", "MTN_SESSION")
+        .into_iter()
+        .map(|b| String::from_utf8(b).expect("utf-8"))
+        .collect();
+    let vercel = w.sim.vercel_env_writes("circletel", "MTN_SESSION");
+    for (name, writes) in [("github", &github), ("vercel", &vercel)] {
+        let last_newer = writes
+            .iter()
+            .rposition(|v| *v == newer_export)
+            .expect("the newer was written");
+        assert!(
+            !writes[last_newer..].contains(&older_export),
+            "{name}: the older session was written after the newer one"
+        );
+    }
+    assert_eq!(w.export(), newer_export, "the newer session is current");
+    let previous = w
+        .vault
+        .load_session(
+            &w.config.profiles["mtn"],
+            sessionkeeper_core::vault::Slot::Previous,
+        )
+        .expect("read")
+        .expect("the older one kept");
+    assert_eq!(previous.export().expose(), older_export);
+}
