@@ -1,10 +1,18 @@
-// The dashboard: one card per profile from `dashboard_state` (polled every second while the
-// window is open), the configuration check, and the app's typed commands. No framework, no
-// network: only the Tauri IPC, which the app grants this window alone. Text only ever goes in
-// through textContent; no value of a session or token is ever received.
+// The dashboard: one card per profile, the configuration check, and the app's commands. The
+// app sends the page its state when something changes (event `state`); the page counts down
+// by itself in between. No framework, no network: only the Tauri IPC, which the app grants
+// this window alone. Text only ever goes in through textContent; no value of a session or
+// token is ever received.
 'use strict';
 
-const invoke = (cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args);
+const internals = window.__TAURI_INTERNALS__;
+const invoke = (cmd, args) => internals.invoke(cmd, args);
+// Tauri's event API without its JS bundle: the `listen` command of the core event plugin.
+const listen = (event, handler) => invoke('plugin:event|listen', {
+  event,
+  target: { kind: 'Any' },
+  handler: internals.transformCallback(handler),
+});
 const cards = new Map();
 let state = null;
 
@@ -35,18 +43,18 @@ function fill(list, items, render) {
 }
 
 function card(profile) {
-  let c = cards.get(profile.id);
+  let c = cards.get(profile.profile);
   if (c) return c;
   c = document.getElementById('card').content.firstElementChild.cloneNode(true);
-  c.id = `card-${profile.id}`;
-  c.dataset.profile = profile.id;
+  c.id = `card-${profile.profile}`;
+  c.dataset.profile = profile.profile;
   c.querySelectorAll('[data-action]').forEach((b) => {
-    b.addEventListener('click', () => act(c, b, b.dataset.action, { profile: profile.id }));
+    b.addEventListener('click', () => act(c, b, b.dataset.action, { profile: profile.profile }));
   });
-  c.querySelector('form').addEventListener('submit', (e) => paste(e, profile.id));
-  c.querySelector('.check-tokens').addEventListener('click', (e) => checkTokens(c, e.target, profile.id));
+  c.querySelector('form').addEventListener('submit', (e) => paste(e, profile.profile));
+  c.querySelector('.check-tokens').addEventListener('click', (e) => checkTokens(c, e.target, profile.profile));
   document.getElementById('cards').append(c);
-  cards.set(profile.id, c);
+  cards.set(profile.profile, c);
   return c;
 }
 
@@ -83,9 +91,25 @@ function timeline(svg, legend, spans, now) {
     : `${spans.length} session(s); none seen to die yet`;
 }
 
+// What a target's convergence state says, for people.
+function targetState(t, now) {
+  switch (t.state) {
+    case 'current': return 'holds the current session';
+    case 'pushing': return 'pushing…';
+    case 'failing': {
+      const next = t.nextAttemptAt ? Date.parse(t.nextAttemptAt) - now : null;
+      return `FAILING: ${t.lastError ?? 'failed'} (${t.attempts} attempt(s)${next !== null && next > 0 ? `; retrying in ${span(next)}` : ''})`;
+    }
+    default: return 'behind: it does not hold the current session yet';
+  }
+}
+
+// The state was built at `state.now` on the app's clock: the countdowns run from there.
+let received = Date.now();
+
 function draw() {
   if (!state) return;
-  const now = Date.now() - (Date.now() - Date.parse(state.now));
+  const now = Date.parse(state.now) + (Date.now() - received);
   document.getElementById('demo').hidden = !state.demo;
   for (const p of state.profiles) {
     const c = card(p);
@@ -99,29 +123,31 @@ function draw() {
     c.querySelector('.age').textContent =
       p.capturedAt ? `${span(now - Date.parse(p.capturedAt))} (tracked for ${p.trackedTtl})` : 'unknown';
     c.querySelector('.checked').textContent =
-      p.checkedAt ? `${span(now - Date.parse(p.checkedAt))} ago` : 'not yet';
-    c.querySelector('.detail').textContent = p.detail;
-    c.querySelector('.learned').textContent = p.learned
-      ? `median ${span(p.learned.medianSecs * 1000)} (${p.learned.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}` +
-        (p.suggestedTrackedTtl !== p.trackedTtl ? ` — \`sessionkeeper learn ${p.id} --apply\` sets tracked_ttl` : '')
+      p.lastCheck ? `${span(now - Date.parse(p.lastCheck))} ago` : 'not yet';
+    c.querySelector('.detail').textContent = p.detail ?? '';
+    const production = c.querySelector('.production');
+    production.textContent = p.production ?? '';
+    production.hidden = !p.production;
+    c.querySelector('.learned').textContent = p.learnedLifetime
+      ? `median ${span(p.learnedLifetime.medianSecs * 1000)} (${p.learnedLifetime.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}` +
+        (p.suggestedTrackedTtl !== p.trackedTtl ? ` — \`sessionkeeper learn ${p.profile} --apply\` sets tracked_ttl` : '')
       : 'not known yet (3 sessions must end)';
     c.querySelector('[data-action="push_again"]').disabled = p.targets.length === 0;
     c.querySelector('.login-open').hidden = !p.loginOpen;
     timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, now);
     const last = new Map(p.lastPushes.map((l) => [l.target, l]));
-    fill(c.querySelector('.targets'), p.targets.map((t) => [t, last.get(t) ?? null]), ([target, l], i) => {
+    fill(c.querySelector('.targets'), p.targets.map((t) => [t, last.get(t.target) ?? null, targetState(t, now)]), ([t, l, words], i) => {
       const li = el('li');
-      li.append(el('span', target));
+      li.dataset.state = t.state;
+      li.append(el('span', t.target), el('span', ` — ${words}`, t.state === 'failing' ? 'bad' : t.state === 'current' ? 'good' : ''));
       if (l) {
-        li.append(el('span', ` — ${l.ok ? 'pushed' : 'FAILED'} ${when(l.at)}: ${l.detail}`, l.ok ? '' : 'bad'));
+        li.append(el('span', `; last push ${when(l.at)}: ${l.detail}`, l.ok ? 'muted' : 'bad'));
         if (l.deploymentUrl) li.append(el('span', ` (${l.deploymentUrl})`, 'muted'));
-      } else {
-        li.append(el('span', ' — never pushed', 'muted'));
       }
       const b = el('button', 'Push');
       b.type = 'button';
-      b.setAttribute('aria-label', `Push again to ${target}`);
-      b.addEventListener('click', () => act(c, b, 'push_target', { profile: p.id, index: i }));
+      b.setAttribute('aria-label', `Push again to ${t.target}`);
+      b.addEventListener('click', () => act(c, b, 'push_target', { profile: p.profile, index: i }));
       li.append(b);
       return li;
     });
@@ -131,13 +157,18 @@ function draw() {
   }
 }
 
+function take(next) {
+  state = next;
+  received = Date.now();
+  draw();
+}
+
 async function refresh() {
   try {
-    state = await invoke('dashboard_state');
+    take(await invoke('dashboard_state'));
   } catch (e) {
     showError(`Cannot read the state: ${e}`);
   }
-  draw();
 }
 
 function showError(text) {
@@ -158,7 +189,7 @@ async function act(c, button, action, args) {
     result.textContent = String(e);
     result.classList.add('bad');
   } finally {
-    setTimeout(() => { button.disabled = false; refresh(); }, 400);
+    setTimeout(() => { button.disabled = false; }, 400);
   }
 }
 
@@ -177,7 +208,6 @@ async function paste(event, profile) {
     result.textContent = String(e);
     result.classList.add('bad');
   }
-  refresh();
 }
 
 async function checkTokens(c, button, profile) {
@@ -232,6 +262,10 @@ function focusHash() {
 }
 
 window.addEventListener('hashchange', focusHash);
-refresh().then(() => { focusHash(); configuration(); });
-setInterval(refresh, 1000);
-setInterval(configuration, 15000);
+// Listen first, then read the state: nothing that changes in between is missed.
+listen('state', (event) => take(event.payload))
+  .catch((e) => showError(`Cannot follow the app's state: ${e}`))
+  .then(refresh)
+  .then(() => { focusHash(); configuration(); });
+// The countdowns move by themselves; the app is not asked.
+setInterval(draw, 1000);

@@ -1,6 +1,9 @@
-//! The app's command line: `--demo`, `--dashboard`, `--login PROFILE`, `--config FILE`.
+//! The app's command line: `--demo`, `--dashboard`, `--login PROFILE`, `--config FILE`. A
+//! second launch's arguments become the running app's intent here, in one place.
 
 use std::path::PathBuf;
+
+use sessionkeeper_controller::Intent;
 
 /// Session Keeper: knows when your sessions will die, and gets a new one with one click.
 #[derive(clap::Parser, Debug, Clone)]
@@ -23,4 +26,39 @@ pub struct Args {
     /// Set when the system starts the app at login (autostart).
     #[arg(long, hide = true)]
     pub autostart: bool,
+}
+
+impl Args {
+    /// What a launch with these arguments asks of the app.
+    pub fn intents(&self) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        if self.dashboard {
+            intents.push(Intent::OpenDashboard { profile: None });
+        }
+        if let Some(profile) = &self.login {
+            intents.push(Intent::Reauthenticate {
+                profile: profile.clone(),
+            });
+        }
+        intents
+    }
+
+    /// What a second launch with `argv` asks of the running app.
+    pub fn second_launch(argv: &[String]) -> Vec<Intent> {
+        use clap::Parser as _;
+        match Self::try_parse_from(argv) {
+            Ok(args) => {
+                let intents = args.intents();
+                if intents.is_empty() {
+                    vec![Intent::AlreadyRunning]
+                } else {
+                    intents
+                }
+            }
+            Err(e) => {
+                tracing::warn!("a second launch with arguments this app does not take: {e}");
+                Vec::new()
+            }
+        }
+    }
 }

@@ -15,12 +15,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
+use sessionkeeper_controller::{Keychain, Setup};
+use sessionkeeper_core::config::Config;
 use sessionkeeper_core::history::History;
+use sessionkeeper_core::secret::Secret;
+use sessionkeeper_core::session::Session;
+use sessionkeeper_core::targets::TargetBook;
 use sessionkeeper_core::vault::SecretName;
-use sessionkeeper_core::{Config, Secret, Session};
 use sessionkeeper_sim::{Lifetime, SessionKind, Sim, SimConfig};
-
-use crate::watch::{Keychain, Setup};
 
 /// The demo's keychain service name: never the real one.
 const SERVICE: &str = "sessionkeeper-demo";
@@ -106,7 +108,7 @@ format = "json"
         std::fs::write(&config_path, &text)?;
         let config = Config::parse(&text, &config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let keychain = Keychain::isolated(SERVICE, dir.path().join("sessions"));
-        let vault = keychain.vault().context(
+        let vault = keychain.open().context(
             "the demo keeps its session in the keychain like the real app: start a Secret \
              Service (scripts/demo.sh runs a throw-away gnome-keyring)",
         )?;
@@ -154,11 +156,15 @@ format = "json"
         })
     }
 
-    pub(crate) fn setup(&self) -> Setup {
+    pub(crate) fn setup(&self, autostart: bool) -> Setup {
+        let state = self.dir.path().join("state");
         Setup {
             config: Arc::clone(&self.config),
             keychain: self.keychain.clone(),
-            history: Some(History::at(&self.dir.path().join("history"))),
+            history: Some(History::at(&state)),
+            book: Some(TargetBook::at(&state)),
+            demo: true,
+            autostart,
         }
     }
 }

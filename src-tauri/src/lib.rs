@@ -1,58 +1,40 @@
-//! Session Keeper's tray app: a thin shell over `sessionkeeper-core`. It draws the tray,
-//! shows notifications and opens windows; when to check, what a status means and what to push
-//! are decided in core and tested there without a window.
+//! Session Keeper's tray app: a thin shell over `sessionkeeper-controller`. The controller
+//! decides everything (when to check, what a status means, what to push, which notification
+//! to show or withdraw); this crate only turns the desktop's events into the controller's
+//! intents (`tray`, `notifier`, `login`, `dashboard`, `args`) and carries out what the
+//! controller asks through its `Host` seam (`host`).
 //!
-//! Threads of control: Tauri's event loop (main thread: tray, menus, windows); the watch loop
-//! ([`watch`]) on Tauri's async runtime, which owns the [`Monitor`] and sleeps between checks;
-//! one short-lived thread per notification that waits for its action.
+//! Threads of control: Tauri's event loop (main thread: tray, menus, windows); the controller
+//! on Tauri's async runtime, which owns the state and sleeps until something is due; its
+//! tasks (checks, pushes, keychain calls); one task per notification that waits for its
+//! answer.
 
-mod actions;
 mod args;
 mod dashboard;
 mod demo;
+mod host;
 mod logging;
 mod login;
 mod notifier;
+mod state;
 mod tray;
-mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Parser as _;
-use sessionkeeper_core::Config;
+use sessionkeeper_controller::{Keychain, Setup, TrayLine, TrayModel};
+use sessionkeeper_core::clock::SystemClock;
+use sessionkeeper_core::config::Config;
 use sessionkeeper_core::history::History;
+use sessionkeeper_core::overview::TrayColour;
+use sessionkeeper_core::targets::TargetBook;
 use tauri::{Manager, RunEvent};
+use tauri_plugin_autostart::ManagerExt as _;
 
 pub use args::Args;
-
-/// What every part of the shell shares, kept in Tauri's state.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub config: Arc<Config>,
-    pub keychain: watch::Keychain,
-    pub history: Option<History>,
-    pub commands: tokio::sync::mpsc::UnboundedSender<watch::Command>,
-    /// What the watch loop knows of every profile, for the dashboard.
-    pub views: Arc<Mutex<Vec<sessionkeeper_core::overview::ProfileView>>>,
-    /// Profiles whose login window is being built (keychain read, window not there yet), so
-    /// that two quick requests open one window.
-    pub logins_opening: Mutex<std::collections::BTreeSet<String>>,
-    pub demo: bool,
-}
-
-impl Shared {
-    /// Owned handles for work that outlives the caller (a spawned task): the config, the
-    /// keychain and the history.
-    pub(crate) fn handles(&self) -> (Arc<Config>, watch::Keychain, Option<History>) {
-        (
-            Arc::clone(&self.config),
-            self.keychain.clone(),
-            self.history.clone(),
-        )
-    }
-}
 
 /// Parses the arguments, starts the app and runs it until Quit.
 pub fn main() -> ExitCode {
@@ -73,10 +55,20 @@ fn run(args: &Args) -> anyhow::Result<()> {
     // The demo's simulator must outlive the app: it is kept here until `run` returns.
     let (setup, mut demo) = if args.demo {
         let demo = demo::Demo::start()?;
-        (demo.setup(), Some(demo))
+        (demo.setup(false), Some(demo))
     } else {
-        match watch::Setup::from_args(args) {
-            Ok(setup) => (setup, None),
+        match load_config(args) {
+            Ok(config) => (
+                Setup {
+                    config: Arc::new(config),
+                    keychain: Keychain::platform(),
+                    history: History::open_default(),
+                    book: TargetBook::open_default(),
+                    demo: false,
+                    autostart: false,
+                },
+                None,
+            ),
             Err(e) => {
                 // A second launch (`--login`, `--dashboard`) must reach the running app even
                 // when the config cannot be read here; only a first launch reports it.
@@ -85,31 +77,27 @@ fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
     };
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let shared = Shared {
-        config: Arc::clone(&setup.config),
-        keychain: setup.keychain.clone(),
-        history: setup.history.clone(),
-        commands: tx,
-        views: Arc::default(),
-        logins_opening: Mutex::default(),
-        demo: args.demo,
-    };
-    let login_at_start = args.login.clone();
-    let dashboard_at_start = args.dashboard;
+    let mut setup = Some(setup);
+    let first_intents = args.intents();
+    let autostart_arg = args.autostart;
 
     let app = tauri::Builder::default()
         // First, so that a second launch is stopped before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
-            actions::second_launch(app, &argv);
-        }))
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id())
+                .callback(|app, argv, _cwd| {
+                    for intent in Args::second_launch(&argv) {
+                        state::send(app, intent);
+                    }
+                })
+                .build(),
+        )
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec!["--autostart"]),
         ))
-        .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_opener::init())
-        .manage(shared)
         .invoke_handler(tauri::generate_handler![
             dashboard::dashboard_state,
             dashboard::validate_now,
@@ -125,21 +113,26 @@ fn run(args: &Args) -> anyhow::Result<()> {
         ])
         .setup(move |app| {
             logging::to_file(app.path().app_log_dir().ok());
-            tray::build(app.handle())?;
+            let autostart = app.autolaunch().is_enabled().unwrap_or(false);
+            let mut setup = setup.take().expect("setup runs once");
+            setup.autostart = autostart;
+            tray::build(app.handle(), &first_tray(&setup.config, autostart))?;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "tray ready");
             let _ = out.flush();
             tracing::info!(
                 elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                autostarted = autostart_arg,
                 "tray ready"
             );
-            watch::spawn(app.handle().clone(), setup, rx);
-            if dashboard_at_start {
-                dashboard::open(app.handle(), None);
+            let host = host::TauriHost::new(app.handle().clone());
+            let (controller, _task) = tauri::async_runtime::block_on(async {
+                sessionkeeper_controller::spawn(host, Arc::new(SystemClock), setup)
+            });
+            for intent in first_intents {
+                controller.send(intent);
             }
-            if let Some(profile) = &login_at_start {
-                login::open(app.handle(), profile);
-            }
+            app.manage(state::Shared { controller });
             Ok(())
         })
         .build(context())?;
@@ -156,6 +149,50 @@ fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The user's config, as the CLI reads it. A broken config is said plainly (file, line, key)
+/// and the app does not start.
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let path = match &args.config {
+        Some(p) => p.clone(),
+        None => sessionkeeper_core::config::default_path()
+            .context("no config directory: is HOME set?")?,
+    };
+    Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The tray before the first check: grey, every profile "checking…".
+fn first_tray(config: &Config, autostart: bool) -> TrayModel {
+    let lines: Vec<TrayLine> = config
+        .profiles
+        .values()
+        .map(|p| TrayLine {
+            profile: p.id.clone(),
+            title: format!("{}: checking…", p.name),
+            can_push: !p.push.is_empty(),
+        })
+        .collect();
+    TrayModel {
+        colour: TrayColour::Grey,
+        tooltip: "Session Keeper".to_owned(),
+        lines,
+        autostart,
+    }
+}
+
+/// The single-instance name on the session bus: one per keychain service, so that an
+/// isolated instance (another team's, a test's) runs beside the default one.
+fn instance_id() -> String {
+    let service = sessionkeeper_core::vault::service_name();
+    if service == sessionkeeper_core::vault::SERVICE {
+        return "dev.sessionkeeper.app".to_owned();
+    }
+    let clean: String = service
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("dev.sessionkeeper.app.i_{clean}")
+}
+
 fn context() -> tauri::Context {
     tauri::generate_context!()
 }
@@ -164,14 +201,13 @@ fn context() -> tauri::Context {
 /// process (exit 0) while the app is built; otherwise this returns and nothing was started.
 fn hand_over_to_running_app() {
     let probe = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id())
+                .build(),
+        )
         .build(context());
     if let Err(e) = probe {
         tracing::debug!("no running app to hand over to: {e}");
     }
-}
-
-/// The shared state, from anywhere that has the app.
-pub(crate) fn shared<R: tauri::Runtime>(app: &impl Manager<R>) -> tauri::State<'_, Shared> {
-    app.state::<Shared>()
 }

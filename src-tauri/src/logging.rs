@@ -14,7 +14,9 @@ static FILE: OnceLock<Mutex<File>> = OnceLock::new();
 /// Starts logging to stderr (`RUST_LOG` overrides the default `info` for our crates).
 pub(crate) fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,sessionkeeper_app=info,sessionkeeper_core=info,sessionkeeper_sim=warn")
+        EnvFilter::new(
+            "warn,sessionkeeper_app=info,sessionkeeper_controller=info,sessionkeeper_core=info,sessionkeeper_sim=warn",
+        )
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

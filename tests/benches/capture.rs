@@ -50,26 +50,34 @@ fn main() {
             secure: false,
             same_site: SameSite::Lax,
         };
-        Session::captured(profile, vec![cookie], None)
+        Session::captured(profile, vec![cookie], None, chrono::Utc::now())
     };
     // Ours: core's accept (validate, store), then the parallel push.
     let ours = || {
         let session = captured();
         let started = Instant::now();
         runtime.block_on(async {
-            let stored = accept(profile, session, &vault, &checker, None, "bench")
-                .await
-                .expect("the captured session validates");
+            let stored = accept(
+                profile,
+                session,
+                &vault,
+                &checker,
+                None,
+                "bench",
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("the captured session validates");
             let results = pusher
                 .push(
                     &config.accounts,
                     &profile.push,
-                    &stored,
+                    &stored.session,
                     &credentials,
                     false,
                 )
                 .await;
-            assert!(results.iter().all(|r| r.ok), "{results:?}");
+            assert!(results.iter().all(|r| r.ok()), "{results:?}");
         });
         started.elapsed()
     };
@@ -78,20 +86,28 @@ fn main() {
         let session = captured();
         let started = Instant::now();
         runtime.block_on(async {
-            let stored = accept(profile, session, &vault, &checker, None, "bench")
-                .await
-                .expect("the captured session validates");
+            let stored = accept(
+                profile,
+                session,
+                &vault,
+                &checker,
+                None,
+                "bench",
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("the captured session validates");
             for target in &profile.push {
                 let results = pusher
                     .push(
                         &config.accounts,
                         std::slice::from_ref(target),
-                        &stored,
+                        &stored.session,
                         &credentials,
                         false,
                     )
                     .await;
-                assert!(results.iter().all(|r| r.ok), "{results:?}");
+                assert!(results.iter().all(|r| r.ok()), "{results:?}");
             }
         });
         started.elapsed()

@@ -34,7 +34,7 @@ fn main() {
         let started = Instant::now();
         let results =
             runtime.block_on(pusher.push(&config.accounts, targets, &session, &credentials, false));
-        assert!(results.iter().all(|r| r.ok), "{results:?}");
+        assert!(results.iter().all(|r| r.ok()), "{results:?}");
         started.elapsed()
     };
     // Warm up: connections, key fetches, code paths.

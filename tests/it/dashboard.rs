@@ -167,7 +167,7 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         }
         let pushes = text_of(&client, "#card-mtn .targets").await;
         assert!(
-            pushes.contains("MTN_SESSION") && pushes.contains("pushed"),
+            pushes.contains("MTN_SESSION") && pushes.contains("holds the current session"),
             "{pushes}"
         );
         let secrets = text_of(&client, "#secrets").await;

@@ -107,9 +107,9 @@ fn ready(sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
     env.write_config(&config(sim));
     // WebDriver can only drive a window of WebKit's persistent context.
     env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "off");
-    env.set_env("VERCEL_TOKEN", VERCEL_TOKEN);
     for (item, value) in [
         ("account:github", GITHUB_TOKEN),
+        ("account:vercel", VERCEL_TOKEN),
         ("profile:mtn:username", "demo"),
         ("profile:mtn:password", "demo-password"),
         ("profile:breeze:username", "demo"),
@@ -298,9 +298,9 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
         "Vercel holds the new export"
     );
     assert_eq!(
-        sim.vercel_redeploys("circletel").len(),
+        sim.redeploys_carrying("circletel", "MTN_SESSION", export),
         1,
-        "redeployed once"
+        "redeployed once with the new session"
     );
     env.run(&["validate", "mtn"]).assert_code(0);
     // With incognito off (WebDriver needs it), WebKit writes the SSO's persistent cookie to a

@@ -58,11 +58,12 @@ const VERCEL_TOKEN: &str = "vercel_simulated_token";
 /// An environment with a stored, live session and both tokens; returns the session value.
 fn ready(sim: &SimHandle, name: &str) -> (TestEnv, String) {
     require_keychain();
-    let mut env = TestEnv::new(name);
+    let env = TestEnv::new(name);
     env.write_config(&push_config(sim, &env));
     env.run_stdin(&["secret", "set", "account:github"], GITHUB_TOKEN)
         .assert_code(0);
-    env.set_env("VERCEL_TOKEN", VERCEL_TOKEN);
+    env.run_stdin(&["secret", "set", "account:vercel"], VERCEL_TOKEN)
+        .assert_code(0);
     let value = import_live_session(&env, sim);
     (env, value)
 }
@@ -282,10 +283,9 @@ fn a_permission_403_fails_at_once_with_advice_on_token_permissions() {
 #[test]
 fn a_missing_token_fails_only_its_targets_and_says_what_to_do() {
     let sim = SimHandle::start(SimConfig::default());
-    let (mut env, _) = ready(&sim, "p-notoken");
+    let (env, _) = ready(&sim, "p-notoken");
     env.run(&["secret", "delete", "account:github"])
         .assert_code(0);
-    env.set_env("VERCEL_TOKEN", VERCEL_TOKEN);
     let run = env.run(&["push", "mtn", "--json"]);
     run.assert_code(1);
     let json = run.json();
@@ -375,6 +375,8 @@ fn check_opens_one_issue_over_two_expired_runs_and_closes_it_on_recovery() {
     let sim = SimHandle::start(SimConfig::default());
     let mut env = TestEnv::new("p-issue");
     env.write_config(&push_config(&sim, &env));
+    // As in GitHub Actions: the runner names its API, and GITHUB_TOKEN is for that host.
+    env.set_env("GITHUB_API_URL", &sim.urls().github_api);
     env.set_env("GH_TOKEN", GITHUB_TOKEN);
     let dead = sim.mint_session(SessionKind::Cookie, None);
     sim.expire_session(&dead.value);

@@ -104,6 +104,48 @@ fn environment_tokens_override_the_keychain() {
     assert!(!run.stdout.contains("ghp_from_the_environment"));
 }
 
+/// Hardening: a github.com token in GH_TOKEN never reaches a GitHub Enterprise host (nor a
+/// VERCEL_TOKEN a proxied Vercel API); those hosts take their own variables or the keychain.
+#[test]
+fn environment_tokens_reach_only_the_hosts_they_are_for() {
+    require_keychain();
+    let mut env = TestEnv::new("k-env-hosts");
+    env.write_config(&format!(
+        "{CONFIG}\n[accounts.ghes]\nkind = \"github\"\napi_url = \"https://ghe.example.com/api/v3\"\n\
+         [accounts.proxied]\nkind = \"vercel\"\napi_url = \"https://vercel-proxy.example.com\"\n"
+    ));
+    env.set_env("GH_TOKEN", "ghp_public");
+    env.set_env("VERCEL_TOKEN", "vercel_public");
+    let status = env.run(&["secret", "status", "--json"]);
+    status.assert_code(0);
+    let json = status.json();
+    let source = |name: &str| {
+        json["secrets"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .map(|s| s["source"].clone())
+            .unwrap_or_else(|| panic!("{name} listed: {json}"))
+    };
+    assert_eq!(source("account:github"), "GH_TOKEN");
+    assert_eq!(source("account:vercel"), "VERCEL_TOKEN");
+    assert!(
+        source("account:ghes").is_null(),
+        "GH_TOKEN is not for GHES: {json}"
+    );
+    assert!(
+        source("account:proxied").is_null(),
+        "VERCEL_TOKEN is not for a proxy: {json}"
+    );
+    env.set_env("GH_ENTERPRISE_TOKEN", "ghe_token");
+    let json = env.run(&["secret", "status", "--json"]).json();
+    let ghes = json["secrets"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "account:ghes"))
+        .cloned()
+        .expect("listed");
+    assert_eq!(ghes["source"], "GH_ENTERPRISE_TOKEN");
+}
+
 #[test]
 fn bad_names_and_empty_values_are_refused() {
     require_keychain();

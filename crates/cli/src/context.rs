@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
+use sessionkeeper_core::config::Config;
+use sessionkeeper_core::error::Error;
 use sessionkeeper_core::history::History;
+use sessionkeeper_core::targets::TargetBook;
 use sessionkeeper_core::vault::Vault;
-use sessionkeeper_core::{Config, Error};
 
 /// A failed command: the message for stderr and the exit code.
 #[derive(Debug)]
@@ -30,8 +32,8 @@ impl From<Error> for Failure {
     }
 }
 
-impl From<sessionkeeper_core::VaultError> for Failure {
-    fn from(e: sessionkeeper_core::VaultError) -> Self {
+impl From<sessionkeeper_core::error::VaultError> for Failure {
+    fn from(e: sessionkeeper_core::error::VaultError) -> Self {
         Self::new(1, e)
     }
 }
@@ -65,6 +67,11 @@ impl Context {
 
     pub(crate) fn history(&self) -> Option<History> {
         History::open_default()
+    }
+
+    /// The record of which session each push target holds.
+    pub(crate) fn book(&self) -> Option<TargetBook> {
+        TargetBook::open_default()
     }
 
     pub(crate) fn runtime(&self) -> tokio::runtime::Runtime {

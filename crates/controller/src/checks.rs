@@ -25,6 +25,9 @@ pub(crate) struct Work {
     /// Bumped whenever the controller learns of a new session: a read of the vault that began
     /// before is stale when it ends (it must not bring back an older session).
     pub(crate) generation: u64,
+    /// The session the server last gave a definite yes for (its validation when stored, or a
+    /// check): the one the targets get. A definite no takes it away; "could not tell" does not.
+    pub(crate) accepted: Option<sessionkeeper_core::vault::Fingerprint>,
     pub(crate) checking: bool,
     /// Validate now was asked while a check ran: check again when it ends.
     pub(crate) recheck: bool,

@@ -142,17 +142,22 @@ impl<H: Host> Controller<H> {
         self.converge(now);
     }
 
+    /// The session every target of `id` should hold: the current one, once the server has
+    /// accepted it (when it was validated and stored, or at a check since). A session the
+    /// server refuses, or one not answered for yet, is pushed nowhere; a check that could not
+    /// tell changes nothing.
+    fn wanted(&self, id: &str) -> Option<&Fingerprint> {
+        let work = self.profiles.get(id)?;
+        let current = work.current.as_ref()?;
+        (work.accepted.as_ref() == Some(&current.fingerprint)).then_some(&current.fingerprint)
+    }
+
     /// Starts a push on every lane whose target does not hold its profile's current session
     /// and whose turn it is.
     pub(crate) fn converge(&mut self, now: DateTime<Utc>) {
         let mut starts = Vec::new();
         for (id, profile) in &self.config.profiles {
-            let Some(wanted) = self
-                .profiles
-                .get(id)
-                .and_then(|w| w.current.as_ref())
-                .map(|c| c.fingerprint.clone())
-            else {
+            let Some(wanted) = self.wanted(id).cloned() else {
                 continue;
             };
             for target in &profile.push {
@@ -443,12 +448,7 @@ impl<H: Host> Controller<H> {
     pub(crate) fn next_push(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut next: Option<DateTime<Utc>> = None;
         for (id, profile) in &self.config.profiles {
-            let Some(wanted) = self
-                .profiles
-                .get(id)
-                .and_then(|w| w.current.as_ref())
-                .map(|c| &c.fingerprint)
-            else {
+            let Some(wanted) = self.wanted(id) else {
                 continue;
             };
             for target in &profile.push {

@@ -287,15 +287,16 @@ impl<H: Host> Controller<H> {
         cause: PushCause,
         now: DateTime<Utc>,
     ) {
+        self.start_round(id, &fingerprint, cause, None);
         if let Some(work) = self.profiles.get_mut(id) {
             work.current = Some(SessionInfo::of(session, fingerprint.clone()));
             work.read = true;
             work.generation += 1;
+            work.accepted = Some(fingerprint);
         }
         self.monitor.session_replaced(id, now);
         self.withdraw(&NoticeKey::new(id, Topic::Session));
         self.withdraw(&NoticeKey::new(id, Topic::Refresh));
-        self.start_round(id, &fingerprint, cause, None);
     }
 
     /// The tracked expiry moved (the session stays the same one).

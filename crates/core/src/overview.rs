@@ -510,10 +510,12 @@ pub fn next_span_change(deadline: DateTime<Utc>, now: DateTime<Utc>) -> Option<D
         return None;
     }
     // The unit the text shows at this span: it changes when `left` crosses a multiple of it.
-    let unit = match left {
-        ..=60 => 1,
-        ..=86_400 => 60,
-        _ => 3600,
+    let unit = if left <= 60 {
+        1
+    } else if left <= 86_400 {
+        60
+    } else {
+        3600
     };
     let into = left % unit;
     let step = if into == 0 { unit } else { into };

@@ -274,6 +274,17 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// How many redeploys of `project` were built with `key` set to `value`.
+    pub fn redeploys_carrying(&self, project: &str, key: &str, value: &str) -> usize {
+        self.lock()
+            .vercel
+            .deployments
+            .iter()
+            .filter(|d| d.project == project && d.building)
+            .filter(|d| d.env.get(key).is_some_and(|v| v == value))
+            .count()
+    }
+
     /// The env values of the newest production deployment of `project` made by a redeploy,
     /// and its meta.
     pub fn newest_redeploy(

@@ -1,10 +1,14 @@
-//! `sessionkeeper push`: the stored session to every target of a profile, in parallel, with a
-//! result per target. Exit 0 only when every target succeeded.
+//! `sessionkeeper push`: the stored session to every target of a profile (or those not holding
+//! it yet: `--behind`), in parallel, with a result per target. Exit 0 only when every target
+//! holds the session.
 
+use chrono::Utc;
 use sessionkeeper_core::config::PushTarget;
-use sessionkeeper_core::push::{Credentials, Pusher, TargetResult, push_event};
+use sessionkeeper_core::deliver::{Delivery, Records, deliver};
+use sessionkeeper_core::push::{Credentials, Pusher, TargetOutcome, target_name};
+use sessionkeeper_core::targets::TargetState;
 
-use crate::context::{Context, Failure, Outcome, record};
+use crate::context::{Context, Failure, Outcome};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -12,6 +16,9 @@ pub(crate) struct Args {
     /// Only these targets: account names, or "file" (repeatable). Retries what failed.
     #[arg(long = "to", value_name = "ACCOUNT")]
     to: Vec<String>,
+    /// Only the targets that do not hold the current session yet (none when all do)
+    #[arg(long)]
+    behind: bool,
     /// Say what would be done; send nothing, write nothing
     #[arg(long)]
     dry_run: bool,
@@ -26,6 +33,7 @@ impl Args {
         Self {
             profile: profile.to_owned(),
             to: Vec::new(),
+            behind: false,
             dry_run: false,
             json: false,
         }
@@ -41,13 +49,13 @@ struct Report<'a> {
     dry_run: bool,
     succeeded: usize,
     total: usize,
-    results: &'a [TargetResult],
+    results: &'a [TargetOutcome],
 }
 
 pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     let config = ctx.config(1)?;
     let profile = config.profile(&args.profile)?;
-    let targets: Vec<PushTarget> = if args.to.is_empty() {
+    let mut targets: Vec<PushTarget> = if args.to.is_empty() {
         profile.push.clone()
     } else {
         let known: Vec<&str> = profile.push.iter().map(PushTarget::account).collect();
@@ -79,70 +87,102 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     }
     let vault = ctx.vault()?;
     let session = vault.current_session(profile)?;
-    // A missing token or hook is reported by its target; the other targets go ahead.
-    let credentials = Credentials::for_targets(&config.accounts, &targets, &vault)?;
-    let pusher = Pusher::new();
-    let results = ctx.runtime().block_on(pusher.push(
-        &config.accounts,
-        &targets,
-        &session,
-        &credentials,
-        args.dry_run,
-    ));
-    if !args.dry_run {
-        let history = ctx.history();
-        for r in &results {
-            record(history.as_ref(), &push_event(&profile.id, r));
+    let fingerprint = vault.fingerprint(&session)?;
+    let (history, book) = (ctx.history(), ctx.book());
+    if args.behind {
+        let records = book.as_ref().map(|b| b.load()).unwrap_or_default();
+        let now = Utc::now();
+        targets.retain(|t| {
+            records
+                .record(&profile.id, &target_name(t))
+                .is_none_or(|r| r.state(Some(&fingerprint), false, now) != TargetState::Current)
+        });
+        if targets.is_empty() {
+            if args.json {
+                print_report(
+                    &Delivery {
+                        profile: profile.id.clone(),
+                        outcomes: Vec::new(),
+                        dry_run: args.dry_run,
+                    },
+                    true,
+                );
+            } else {
+                println!(
+                    "every target of {} holds the current session: nothing sent",
+                    profile.id
+                );
+            }
+            return Ok(0);
         }
     }
-    let succeeded = results.iter().filter(|r| r.ok).count();
-    let ok = succeeded == results.len();
-    if args.json {
+    // A missing token or hook is reported by its target; the other targets go ahead.
+    let credentials = Credentials::for_targets(&config.accounts, &targets, &vault)?;
+    let delivery = ctx.runtime().block_on(deliver(
+        &Pusher::new(),
+        &config,
+        profile,
+        &targets,
+        &session,
+        &fingerprint,
+        &credentials,
+        Records {
+            history: history.as_ref(),
+            book: book.as_ref(),
+        },
+        args.dry_run,
+    ));
+    Ok(print_report(&delivery, args.json))
+}
+
+/// Prints what `delivery` did; returns the exit code (0 when every target succeeded).
+pub(crate) fn print_report(delivery: &Delivery, json: bool) -> u8 {
+    let ok = delivery.ok();
+    if json {
         let report = Report {
-            profile: &profile.id,
+            profile: &delivery.profile,
             ok,
-            dry_run: args.dry_run,
-            succeeded,
-            total: results.len(),
-            results: &results,
+            dry_run: delivery.dry_run,
+            succeeded: delivery.succeeded(),
+            total: delivery.total(),
+            results: &delivery.outcomes,
         };
         println!(
             "{}",
             serde_json::to_string(&report).expect("report serialises")
         );
-    } else {
-        for r in &results {
-            match (&r.action, &r.error) {
-                (Some(action), _) => println!("ok      {}: {action}", r.target),
-                (None, error) => {
-                    println!(
-                        "FAILED  {}: {}",
-                        r.target,
-                        error.as_deref().unwrap_or("unknown error")
-                    );
-                    if let Some(hint) = &r.hint {
-                        println!("        what to do: {hint}");
-                    }
+        return u8::from(!ok);
+    }
+    for o in &delivery.outcomes {
+        match &o.result {
+            Ok(done) => {
+                println!("ok      {}: {}", o.target, done.action);
+                if let Some(url) = &done.deployment_url {
+                    println!("        deployment: {url}");
                 }
             }
-            if let Some(url) = &r.deployment_url {
-                println!("        deployment: {url}");
+            Err(f) => {
+                println!("FAILED  {}: {}", o.target, f.message);
+                println!("        what to do: {}", f.hint);
             }
         }
-        let verb = if args.dry_run { "would push" } else { "pushed" };
-        println!("{verb} to {succeeded} of {} target(s)", results.len());
-        if !ok && !args.dry_run {
-            let failed: Vec<&str> = results
-                .iter()
-                .filter(|r| !r.ok)
-                .map(|r| r.account.as_str())
-                .collect();
-            println!(
-                "retry the failed ones with: sessionkeeper push {} --to {}",
-                profile.id,
-                failed.join(" --to ")
-            );
-        }
     }
-    Ok(u8::from(!ok))
+    let verb = if delivery.dry_run {
+        "would push"
+    } else {
+        "pushed"
+    };
+    println!(
+        "{verb} to {} of {} target(s)",
+        delivery.succeeded(),
+        delivery.total()
+    );
+    if !ok && !delivery.dry_run {
+        println!(
+            "retry the failed ones with: sessionkeeper push {} --behind (or --to {})",
+            delivery.profile,
+            delivery.failed_accounts().join(" --to ")
+        );
+    }
+    u8::from(!ok)
 }

@@ -2,7 +2,7 @@
 //! username and password from the keychain), validate the new session, store it (the previous
 //! one is kept), and push it to every target. The work is `core::refresh::renew`.
 
-use sessionkeeper_core::Checker;
+use sessionkeeper_core::check::Checker;
 use sessionkeeper_core::refresh::{RenewError, TokioSleeper, renew};
 
 use crate::context::{Context, Failure, Outcome};
@@ -38,6 +38,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             &Checker::new(),
             history.as_ref(),
             &TokioSleeper,
+            chrono::Utc::now(),
         ))
         .map_err(|e| {
             let code = match &e {

@@ -1,12 +1,14 @@
 //! `export`, `import`, `restore`, `extend`: moving a session in and out of the vault.
 
 use chrono::Utc;
+use sessionkeeper_core::capture::{self, AcceptError};
 use sessionkeeper_core::duration::{HumanDuration, format_span};
+use sessionkeeper_core::error::VaultError;
 use sessionkeeper_core::history::Event;
+use sessionkeeper_core::session::Session;
 use sessionkeeper_core::tracked::ExtendError;
-use sessionkeeper_core::{Session, Status, VaultError};
 
-use super::validate::{check_all, print_report};
+use super::validate::print_report;
 use crate::context::{Context, Failure, Outcome, record};
 
 #[derive(clap::Args, Debug)]
@@ -76,46 +78,41 @@ pub(crate) fn import(ctx: &Context, args: &ImportArgs) -> Outcome {
     let config = ctx.config(1)?;
     let profile = config.profile(&args.profile)?;
     let text = super::read_stdin("the session (export, JSON or token)")?;
-    let session = Session::import(&text, profile).map_err(|e| Failure::new(1, e))?;
+    let now = Utc::now();
+    let session = Session::import_at(&text, profile, now).map_err(|e| Failure::new(1, e))?;
     drop(text);
     let history = ctx.history();
-    if !args.no_validate {
-        let outcome = check_all(
-            ctx,
-            std::slice::from_ref(profile),
-            vec![Some(session.clone())],
-        )
-        .remove(0);
-        record(history.as_ref(), &Event::from_check(&outcome));
-        match outcome.status {
-            Status::Valid | Status::Expiring => {}
-            Status::Invalid => {
-                return Err(Failure::new(1, format!("not stored: {}", outcome.detail)));
+    // The one way in for a session, as for a capture: validated, then stored. The vault is
+    // opened only for the store: a session that does not validate never touches it.
+    let stored = if args.no_validate {
+        let vault = ctx.vault()?;
+        capture::store(profile, session, &vault, history.as_ref(), "import", now)
+    } else {
+        let checker = sessionkeeper_core::check::Checker::new();
+        match ctx.runtime().block_on(capture::validate(
+            profile,
+            &session,
+            &checker,
+            history.as_ref(),
+            now,
+        )) {
+            Ok(_) => {
+                let vault = ctx.vault()?;
+                capture::store(profile, session, &vault, history.as_ref(), "import", now)
             }
-            Status::Error => {
-                return Err(Failure::new(
-                    2,
-                    format!(
-                        "not stored: the session could not be validated ({}); pass --no-validate to store it anyway",
-                        outcome.detail
-                    ),
-                ));
-            }
+            Err(e) => Err(e),
         }
-    }
-    // The vault is opened only now: a session that does not validate never touches it.
-    let vault = ctx.vault()?;
-    vault.store_session(&session)?;
-    record(
-        history.as_ref(),
-        &Event::Captured {
-            profile: profile.id.clone(),
-            at: Utc::now(),
-            captured_at: session.captured_at,
-            tracked_expires_at: session.expires_at,
-            source: "import".to_owned(),
-        },
-    );
+    };
+    let (session, _) = stored.map_err(|e| match e {
+        AcceptError::Refused { detail } => Failure::new(1, format!("not stored: {detail}")),
+        AcceptError::CannotTell { detail } => Failure::new(
+            2,
+            format!(
+                "not stored: the session could not be validated ({detail}); pass --no-validate to store it anyway"
+            ),
+        ),
+        AcceptError::Keychain(e) => Failure::new(1, e),
+    })?;
     println!(
         "Stored the session of {} ({} cookie(s){}), tracked expiry {}. The previous one is kept: `sessionkeeper restore {}` brings it back.",
         profile.id,
@@ -160,9 +157,10 @@ pub(crate) fn extend(ctx: &Context, args: &ExtendArgs) -> Outcome {
     let extended = ctx.runtime().block_on(sessionkeeper_core::tracked::extend(
         profile,
         &vault,
-        &sessionkeeper_core::Checker::new(),
+        &sessionkeeper_core::check::Checker::new(),
         history.as_ref(),
         args.by,
+        Utc::now(),
     ));
     let (session, outcome) = match extended {
         Ok(done) => done,
@@ -170,6 +168,7 @@ pub(crate) fn extend(ctx: &Context, args: &ExtendArgs) -> Outcome {
             return Err(Failure::new(1, e));
         }
         Err(ExtendError::Keychain(e)) => return Err(Failure::new(2, e)),
+        Err(e @ ExtendError::Replaced) => return Err(Failure::new(1, e)),
         Err(ExtendError::NotAccepted(outcome)) => {
             let code = print_report(std::slice::from_ref(outcome.as_ref()), args.json);
             return Err(Failure::new(

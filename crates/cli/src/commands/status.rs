@@ -1,14 +1,13 @@
-//! `sessionkeeper status`: every profile at a glance, from the vault and the history, without
-//! making any network request (that is `validate`).
+//! `sessionkeeper status`: every profile at a glance, from the vault, the history and the
+//! record of what each target holds, without making any network request (that is `validate`).
 
-use chrono::{DateTime, Utc};
-use sessionkeeper_core::duration::HumanDuration;
-use sessionkeeper_core::duration::format_span;
-use sessionkeeper_core::history::{Event, History, last_checks, last_pushes};
-use sessionkeeper_core::lifetime::{self, LifetimeEstimate, MIN_ENDED_SESSIONS};
-use sessionkeeper_core::overview::PushLine;
+use chrono::Utc;
+use sessionkeeper_core::check::Status;
+use sessionkeeper_core::duration::{HumanDuration, format_span};
+use sessionkeeper_core::history::History;
+use sessionkeeper_core::status::{self, SessionInfo, Stored};
+use sessionkeeper_core::targets::TargetState;
 use sessionkeeper_core::vault::Slot;
-use sessionkeeper_core::{Status, check::Reason};
 
 use crate::context::{Context, Outcome};
 
@@ -19,77 +18,48 @@ pub(crate) struct Args {
     json: bool,
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProfileStatus {
-    profile: String,
-    name: String,
-    /// The last check's status, or null when never checked.
-    status: Option<Status>,
-    reason: Option<Reason>,
-    last_check: Option<DateTime<Utc>>,
-    has_session: Option<bool>,
-    captured_at: Option<DateTime<Utc>>,
-    tracked_expires_at: Option<DateTime<Utc>>,
-    seconds_left: Option<i64>,
-    /// What is missing for this profile to work (empty when nothing is).
-    config_problems: Vec<String>,
-    /// How long sessions really live, learned from the history, once enough have ended.
-    learned_lifetime: Option<LifetimeEstimate>,
-    /// The configured tracked_ttl, to compare with what was learned.
-    tracked_ttl_secs: i64,
-    /// The last push to each target (from the history; never the value).
-    last_pushes: Vec<PushLine>,
-}
-
 pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     let config = ctx.config(1)?;
     let (vault, vault_error) = match ctx.vault() {
         Ok(v) => (Some(v), None),
         Err(f) => (None, Some(f.message)),
     };
-    let history = ctx.history();
-    // Read once: the last checks, the last pushes and the learned lifetimes all come from it.
-    let events = history.as_ref().map(History::events).unwrap_or_default();
-    let last = last_checks(&events);
-    let pushes = last_pushes(&events);
+    // Read once: the checks, the pushes and the learned lifetimes all come from it.
+    let events = ctx
+        .history()
+        .as_ref()
+        .map(History::events)
+        .unwrap_or_default();
+    let book = ctx.book().map(|b| b.load()).unwrap_or_default();
     let now = Utc::now();
     let mut rows = Vec::new();
     for profile in config.profiles.values() {
-        let session = vault
-            .as_ref()
-            .map(|v| v.load_session(profile, Slot::Current));
-        let (has_session, session, mut problems) = match session {
-            Some(Ok(s)) => (Some(s.is_some()), s, Vec::new()),
-            Some(Err(e)) => (None, None, vec![e.to_string()]),
-            None => (None, None, Vec::new()),
-        };
-        problems.extend(sessionkeeper_core::config::problems(profile));
-        let (status, reason, last_check) = match last.get(&profile.id).copied() {
-            Some(Event::Check {
-                status, reason, at, ..
-            }) => (Some(*status), Some(*reason), Some(*at)),
-            _ => (None, None, None),
-        };
-        rows.push(ProfileStatus {
-            profile: profile.id.clone(),
-            name: profile.name.clone(),
-            status,
-            reason,
-            last_check,
-            has_session,
-            captured_at: session.as_ref().map(|s| s.captured_at),
-            tracked_expires_at: session.as_ref().map(|s| s.expires_at),
-            seconds_left: session.as_ref().map(|s| s.time_left(now).num_seconds()),
-            config_problems: problems,
-            learned_lifetime: lifetime::estimate(&events, &profile.id, now, MIN_ENDED_SESSIONS),
-            tracked_ttl_secs: profile.tracked_ttl.as_chrono().num_seconds(),
-            last_pushes: pushes
-                .iter()
-                .filter(|((p, _), _)| p == &profile.id)
-                .filter_map(|(_, e)| PushLine::of(e))
-                .collect(),
+        let read = vault.as_ref().map(|v| {
+            v.load_session(profile, Slot::Current).and_then(|s| {
+                s.map(|s| v.fingerprint(&s).map(|f| SessionInfo::of(&s, f)))
+                    .transpose()
+            })
         });
+        let (info, problem) = match read {
+            Some(Ok(info)) => (Some(info), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+            None => (None, None),
+        };
+        let stored = match &info {
+            Some(Some(i)) => Stored::Session(i),
+            Some(None) => Stored::None,
+            None => Stored::Unknown,
+        };
+        rows.push(status::build(status::Inputs {
+            profile,
+            view: None,
+            stored,
+            keychain_problem: problem.as_deref(),
+            events: &events,
+            book: &book,
+            pushing: &[],
+            now,
+        }));
     }
     if args.json {
         let doc = serde_json::json!({
@@ -106,12 +76,15 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
     }
     for r in &rows {
         let status = r.status.map_or("unchecked", Status::as_str);
-        let left = r.seconds_left.map_or("no session".to_owned(), |s| {
-            format!(
-                "tracked expiry in {}",
-                format_span(chrono::Duration::seconds(s))
-            )
-        });
+        let left = r
+            .seconds_left
+            .filter(|_| r.has_session == Some(true))
+            .map_or("no session".to_owned(), |s| {
+                format!(
+                    "tracked expiry in {}",
+                    format_span(chrono::Duration::seconds(s))
+                )
+            });
         let checked = r.last_check.map_or("never checked".to_owned(), |t| {
             format!("checked {} ago", format_span(now - t))
         });
@@ -134,13 +107,26 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
                 r.profile,
             );
         }
-        for p in &r.last_pushes {
-            let mark = if p.ok { "pushed" } else { "FAILED" };
+        for t in &r.targets {
+            let since = t
+                .since
+                .map_or(String::new(), |s| format!(" for {}", format_span(now - s)));
+            let more = match t.state {
+                TargetState::Failing => format!(
+                    ": {} ({} attempt(s); next {})",
+                    t.last_error.as_deref().unwrap_or("failed"),
+                    t.attempts,
+                    t.next_attempt_at.map_or("soon".to_owned(), |n| format!(
+                        "in {}",
+                        format_span(n - now)
+                    ))
+                ),
+                _ => String::new(),
+            };
             println!(
-                "           {mark} {} ago: {}: {}",
-                format_span(now - p.at),
-                p.target,
-                p.detail
+                "           {:<8} {}{since}{more}",
+                t.state.as_str(),
+                t.target
             );
         }
     }

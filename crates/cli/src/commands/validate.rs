@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use sessionkeeper_core::check::{CheckOutcome, Checker, Status};
+use sessionkeeper_core::config::{Config, Profile};
 use sessionkeeper_core::history::Event;
+use sessionkeeper_core::session::Session;
 use sessionkeeper_core::vault::Slot;
-use sessionkeeper_core::{CheckOutcome, Checker, Config, Profile, Session, Status};
 
 use crate::context::{Context, Failure, Outcome, record};
 
@@ -123,6 +125,7 @@ pub(crate) fn check_all(
     sessions: Vec<Option<Session>>,
 ) -> Vec<CheckOutcome> {
     let checker = Arc::new(Checker::new());
+    let now = chrono::Utc::now();
     ctx.runtime().block_on(async {
         let tasks: Vec<_> = profiles
             .iter()
@@ -130,7 +133,7 @@ pub(crate) fn check_all(
             .zip(sessions)
             .map(|(profile, session)| {
                 let checker = checker.clone();
-                tokio::spawn(async move { checker.check(&profile, session.as_ref()).await })
+                tokio::spawn(async move { checker.check(&profile, session.as_ref(), now).await })
             })
             .collect();
         let mut outcomes = Vec::with_capacity(tasks.len());

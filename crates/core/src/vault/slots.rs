@@ -219,7 +219,7 @@ impl Slots {
                 std::fs::rename(&swap, &previous)?;
             }
         }
-        staged.sort_by(|a, b| a.0.cmp(&b.0));
+        staged.sort_by_key(|s| s.0);
         if let Some((_, newest, kind)) = staged.pop() {
             tracing::info!(%profile, "finishing an interrupted session write");
             for (_, older, _) in staged {
