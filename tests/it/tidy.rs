@@ -124,3 +124,241 @@ fn the_example_workflow_is_least_privilege_and_never_exposes_the_session() {
         assert!(!line.contains("write-all"), "broad permissions: {line}");
     }
 }
+
+/// The modules of one crate, and which of them each one's code names (`crate::x`, or, in the
+/// crate root, `x::`): the graph a cycle would show in.
+fn module_graph(
+    src: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let root_file = ["lib.rs", "main.rs"]
+        .iter()
+        .map(|f| src.join(f))
+        .find(|p| p.exists())
+        .expect("a crate root");
+    // Top-level modules: the files and directories beside the root.
+    let modules: BTreeSet<String> = std::fs::read_dir(src)
+        .expect("src")
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            let is_module = path.is_dir() || path.extension().is_some_and(|x| x == "rs");
+            (is_module && name != "lib" && name != "main" && name != "bin").then_some(name)
+        })
+        .collect();
+    let root_text = code(&std::fs::read_to_string(&root_file).expect("root"));
+    // What the root re-exports (`pub use m::{A, B};`, over several lines too) is an alias of
+    // m's items, not a use of m by the root's own code.
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+    let mut root_code = String::new();
+    let mut statements = root_text.split_inclusive(';').peekable();
+    while let Some(statement) = statements.next() {
+        let trimmed = statement.trim();
+        if let Some(rest) = trimmed.strip_prefix("pub use ") {
+            let (module, items) = rest.split_once("::").unwrap_or((rest, ""));
+            for item in items
+                .trim_end_matches(';')
+                .trim()
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(',')
+            {
+                let name = item.trim().rsplit("::").next().unwrap_or_default();
+                let name = name.rsplit(" as ").next().unwrap_or(name).trim();
+                if !name.is_empty() {
+                    aliases.insert(name.to_owned(), module.trim().to_owned());
+                }
+            }
+        } else {
+            root_code.push_str(statement);
+        }
+    }
+    // `mod x;` declares, it does not use.
+    let root_code: String = root_code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mod ") && !l.trim_start().starts_with("pub mod "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let target = |name: &str| -> Option<String> {
+        if modules.contains(name) {
+            Some(name.to_owned())
+        } else {
+            aliases
+                .get(name)
+                .cloned()
+                .or_else(|| Some("crate root".to_owned()))
+        }
+    };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let named = |text: &str, prefix: &str| -> Vec<String> {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.push(name);
+            }
+        }
+        found
+    };
+    // The root's own code names modules without `crate::` (`tray::build`).
+    let mentions = |text: &str, module: &str| {
+        let path = format!("{module}::");
+        text.match_indices(&path).any(|(at, _)| {
+            !text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        })
+    };
+    let root_edges: BTreeSet<String> = modules
+        .iter()
+        .filter(|m| mentions(&root_code, m))
+        .cloned()
+        .collect();
+    graph.insert("crate root".to_owned(), root_edges);
+    for module in &modules {
+        let mut edges = BTreeSet::new();
+        let file = src.join(format!("{module}.rs"));
+        let files: Vec<std::path::PathBuf> = if file.exists() {
+            vec![file]
+        } else {
+            let mut all = Vec::new();
+            let mut stack = vec![src.join(module)];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).expect("dir").flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "rs") {
+                        all.push(p);
+                    }
+                }
+            }
+            all
+        };
+        for f in files {
+            let text = code(&std::fs::read_to_string(&f).expect("source"));
+            for name in named(&text, "crate::") {
+                if let Some(t) = target(&name)
+                    && t != *module
+                {
+                    edges.insert(t);
+                }
+            }
+        }
+        graph.insert(module.clone(), edges);
+    }
+    graph
+}
+
+/// `text` without its comments (doc comments included), so that prose naming a module is
+/// no dependency.
+fn code(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(at) => &l[..at],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A cycle in `graph`, as the path that closes it, if there is one.
+fn find_cycle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for node in graph.keys() {
+        if let Some(cycle) = visit(node, graph, &mut Vec::new(), &mut done) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+/// Architecture invariant: no circle of imports among a crate's modules (the shell's, the
+/// controller's, core's), so that each can be read, changed and tested from the bottom up.
+#[test]
+fn no_module_imports_a_module_that_imports_it_back() {
+    for krate in [
+        "crates/core/src",
+        "crates/controller/src",
+        "crates/cli/src",
+        "crates/sim/src",
+        "src-tauri/src",
+    ] {
+        let graph = module_graph(&workspace_root().join(krate));
+        assert!(graph.len() > 2, "{krate}: no modules found: {graph:?}");
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!(
+                "{krate}: modules import each other in a circle: {}",
+                cycle.join(" → ")
+            );
+        }
+    }
+}
+
+/// The cycle check finds a cycle where there is one.
+#[test]
+fn the_cycle_check_sees_a_circle() {
+    let graph = std::collections::BTreeMap::from([
+        (
+            "a".to_owned(),
+            std::collections::BTreeSet::from(["b".to_owned()]),
+        ),
+        (
+            "b".to_owned(),
+            std::collections::BTreeSet::from(["c".to_owned()]),
+        ),
+        (
+            "c".to_owned(),
+            std::collections::BTreeSet::from(["a".to_owned()]),
+        ),
+        ("d".to_owned(), std::collections::BTreeSet::new()),
+    ]);
+    assert_eq!(
+        find_cycle(&graph),
+        Some(vec![
+            "a".to_owned(),
+            "b".to_owned(),
+            "c".to_owned(),
+            "a".to_owned()
+        ])
+    );
+    let mut acyclic = graph;
+    acyclic.insert("c".to_owned(), std::collections::BTreeSet::new());
+    assert_eq!(find_cycle(&acyclic), None);
+}

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::state::{Fault, OnExpired, SessionKind};
-use crate::{Shared, lock};
+use crate::world::{Fault, OnExpired, SessionKind};
+use crate::world::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()

@@ -14,8 +14,8 @@ use axum::routing::post;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::state::SessionKind;
-use crate::{Shared, lock};
+use crate::world::SessionKind;
+use crate::world::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -74,7 +74,7 @@ async fn login(
     if q.kind.as_deref() == Some("code") {
         // The broker's two steps: the login gives a one-time code, `/auth/exchange` trades it
         // for the session token.
-        let code = crate::state::random_token(16);
+        let code = crate::world::random_token(16);
         s.login_codes.insert(code.clone());
         return Json(serde_json::json!({"Status": 200, "Success": {"code": code}})).into_response();
     }

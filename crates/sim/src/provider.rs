@@ -11,8 +11,8 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 
 use crate::serve::ConnectionKill;
-use crate::state::{FaultMode, OnExpired, RecordedRequest, SessionKind};
-use crate::{Shared, lock};
+use crate::world::{FaultMode, OnExpired, RecordedRequest, SessionKind};
+use crate::world::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -231,7 +231,7 @@ async fn app_page(
 }
 
 /// Whether `value` (an env var: a session export) holds a session the provider still accepts.
-fn deployed_session_live(s: &crate::state::SimState, value: &str) -> bool {
+fn deployed_session_live(s: &crate::world::SimState, value: &str) -> bool {
     use base64::Engine as _;
     let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) else {
         return false;

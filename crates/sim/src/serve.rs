@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tower::ServiceExt as _;
 
-use crate::state::SimState;
+use crate::world::SimState;
 
 /// Handed to handlers: notify it to reset the connection the request came on.
 #[derive(Clone, Debug)]

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 
-use crate::state::{SessionKind, random_token};
-use crate::{Shared, lock};
+use crate::world::{SessionKind, random_token};
+use crate::world::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()

@@ -10,51 +10,17 @@
 //! * `teamId` must match the configured team when there is one.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::state::random_token;
-use crate::{Shared, lock};
-
-/// One environment variable as the fake stores it.
-#[derive(Debug, Clone, Serialize)]
-pub struct EnvVar {
-    pub key: String,
-    pub value: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub target: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Deployment {
-    pub(crate) id: String,
-    pub(crate) project: String,
-    pub(crate) target: String,
-    pub(crate) created: Instant,
-    pub(crate) created_ms: i64,
-    /// Built from a redeploy: moves through the states; the initial one is READY at once.
-    pub(crate) building: bool,
-    /// The environment variables this deployment was built with.
-    pub(crate) env: HashMap<String, String>,
-    /// Its `meta` (string to string), as the create call gave it.
-    pub(crate) meta: HashMap<String, String>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct VercelState {
-    /// project → key → variable.
-    pub(crate) env: HashMap<String, HashMap<String, EnvVar>>,
-    /// (project, key) → every value it was given, oldest first.
-    pub(crate) writes: HashMap<(String, String), Vec<String>>,
-    pub(crate) deployments: Vec<Deployment>,
-}
+use crate::world::random_token;
+use crate::world::vercel::{Deployment, EnvVar};
+use crate::world::{Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -204,7 +170,7 @@ async fn upsert_env(
         .into_response()
 }
 
-fn ready_state(s: &crate::state::SimState, d: &Deployment) -> &'static str {
+fn ready_state(s: &crate::world::SimState, d: &Deployment) -> &'static str {
     if !d.building {
         return "READY";
     }
@@ -219,7 +185,7 @@ fn ready_state(s: &crate::state::SimState, d: &Deployment) -> &'static str {
     }
 }
 
-fn deployment_json(s: &crate::state::SimState, d: &Deployment) -> serde_json::Value {
+fn deployment_json(s: &crate::world::SimState, d: &Deployment) -> serde_json::Value {
     let state = ready_state(s, d);
     serde_json::json!({
         "id": d.id, "uid": d.id, "name": d.project, "url": format!("{}-{}.vercel.app", d.project, &d.id[4..10].to_ascii_lowercase()),

@@ -1,5 +1,10 @@
 //! The simulator's world: users, captcha tokens, SSO tickets, live sessions, armed faults and
-//! the log of API requests.
+//! the log of API requests; the GitHub and Vercel fakes' worlds (`github`, `vercel`) and their
+//! front door's (`gate`). The handlers (`sso`, `provider`, `github`, `vercel`, …) act on it.
+
+pub(crate) mod gate;
+pub(crate) mod github;
+pub(crate) mod vercel;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -7,7 +12,7 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crate::{SimConfig, Urls};
+use std::sync::{Arc, Mutex};
 
 /// How long sessions live on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,10 +175,10 @@ pub(crate) struct SimState {
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) connections: u64,
     pub(crate) api_latency: Duration,
-    pub(crate) api_faults: Vec<crate::ApiFault>,
-    pub(crate) api_calls: Vec<crate::ApiCall>,
-    pub(crate) github: crate::github::GithubState,
-    pub(crate) vercel: crate::vercel::VercelState,
+    pub(crate) api_faults: Vec<gate::ApiFault>,
+    pub(crate) api_calls: Vec<gate::ApiCall>,
+    pub(crate) github: github::GithubState,
+    pub(crate) vercel: vercel::VercelState,
     /// `/auth/login`: failures still to answer, refuse-everything mode, logins received.
     pub(crate) login_failures_left: u32,
     pub(crate) logins_always_fail: bool,
@@ -190,7 +195,7 @@ impl SimState {
         let deployments = config
             .vercel_projects
             .iter()
-            .map(|p| crate::vercel::Deployment {
+            .map(|p| vercel::Deployment {
                 id: format!("dpl_{}", random_token(12)),
                 project: p.clone(),
                 target: "production".to_owned(),
@@ -205,12 +210,12 @@ impl SimState {
             api_latency: Duration::ZERO,
             api_faults: Vec::new(),
             api_calls: Vec::new(),
-            github: crate::github::GithubState::default(),
+            github: github::GithubState::default(),
             login_failures_left: 0,
             logins_always_fail: false,
             logins: 0,
             login_codes: std::collections::HashSet::new(),
-            vercel: crate::vercel::VercelState {
+            vercel: vercel::VercelState {
                 env: HashMap::new(),
                 writes: HashMap::new(),
                 deployments,
@@ -311,4 +316,122 @@ pub(crate) fn random_token(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02X}", rng.random::<u8>()))
         .collect()
+}
+
+/// The world, shared by every handler.
+pub(crate) type Shared = Arc<Mutex<SimState>>;
+
+pub(crate) fn lock(state: &Shared) -> std::sync::MutexGuard<'_, SimState> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How the simulated world behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The SSO user.
+    pub username: String,
+    pub password: String,
+    /// How long the fake captcha's token stays usable (reCAPTCHA: about 60 s).
+    pub captcha_ttl: Duration,
+    /// How long sessions really live on the server.
+    pub lifetime: Lifetime,
+    /// What the API answers for a dead session.
+    pub on_expired: OnExpired,
+    /// The API key the token provider expects in `/token/login?api_key=`.
+    pub api_key: String,
+    /// Port to bind on 127.0.0.1 (0: any free port).
+    pub port: u16,
+    /// The token the GitHub fake accepts (`Authorization: Bearer …`).
+    pub github_token: String,
+    /// Repositories that exist ("owner/repo").
+    pub github_repos: Vec<String>,
+    /// Environments that exist, as (repository, environment).
+    pub github_environments: Vec<(String, String)>,
+    pub github_orgs: Vec<String>,
+    /// The token the Vercel fake accepts.
+    pub vercel_token: String,
+    /// Projects that exist (by name; the fake accepts the name where an id may go).
+    pub vercel_projects: Vec<String>,
+    /// The team the projects belong to (`teamId` must match), if any.
+    pub vercel_team: Option<String>,
+    /// Env var keys whose upsert lands in `failed[]` of a 201.
+    pub vercel_fail_keys: Vec<String>,
+    /// How long a redeploy takes to finish.
+    pub vercel_build_time: Duration,
+    /// How a redeploy ends.
+    pub vercel_build_outcome: BuildOutcome,
+    /// The id in every project's Deploy Hook URL.
+    pub vercel_hook_id: String,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            username: "demo".to_owned(),
+            password: "demo-password".to_owned(),
+            captcha_ttl: Duration::from_secs(60),
+            lifetime: Lifetime::Uniform {
+                min: Duration::from_secs(2 * 3600),
+                max: Duration::from_secs(24 * 3600),
+            },
+            on_expired: OnExpired::Unauthorized,
+            api_key: "demo-key".to_owned(),
+            port: 0,
+            github_token: "ghp_simulated_github_token".to_owned(),
+            github_repos: vec!["acme/circletel".to_owned()],
+            github_environments: vec![("acme/circletel".to_owned(), "production".to_owned())],
+            github_orgs: vec!["acme".to_owned()],
+            vercel_token: "vercel_simulated_token".to_owned(),
+            vercel_projects: vec!["circletel".to_owned()],
+            vercel_team: None,
+            vercel_fail_keys: Vec::new(),
+            vercel_build_time: Duration::from_millis(300),
+            vercel_build_outcome: BuildOutcome::Ready,
+            vercel_hook_id: "hook_simulated".to_owned(),
+        }
+    }
+}
+
+/// Where each simulated service lives. The SSO uses the host name `localhost` and the API
+/// `127.0.0.1`: the same server, but two cookie hosts, like `sso.example.net` and
+/// `wholesale.example.net`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Urls {
+    pub sso_login: String,
+    pub sso_origin: String,
+    pub api_origin: String,
+    pub portal: String,
+    pub products: String,
+    pub token_login: String,
+    pub token_callback: String,
+    pub control: String,
+    /// The GitHub fake's `api_url` (with a path prefix, like GitHub Enterprise Server).
+    pub github_api: String,
+    /// The Vercel fake's `api_url`.
+    pub vercel_api: String,
+    /// `{app}/{project}`: a page of the deployed app that answers 200 once a deployment
+    /// built with the project's env vars is READY (a smoke-test target).
+    pub app: String,
+}
+
+impl Urls {
+    pub(crate) fn new(port: u16) -> Self {
+        let sso = format!("http://localhost:{port}");
+        let api = format!("http://127.0.0.1:{port}");
+        Self {
+            sso_login: format!("{sso}/sso/login"),
+            sso_origin: sso,
+            portal: format!("{api}/portal"),
+            products: format!("{api}/api/products"),
+            token_login: format!("{api}/token/login?api_key="),
+            token_callback: format!("{api}/token/callback"),
+            control: format!("{api}/_sim"),
+            github_api: format!("{api}/github"),
+            vercel_api: format!("{api}/vercel"),
+            app: format!("{api}/app"),
+            api_origin: api,
+        }
+    }
 }
