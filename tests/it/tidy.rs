@@ -152,8 +152,7 @@ fn module_graph(
     // m's items, not a use of m by the root's own code.
     let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     let mut root_code = String::new();
-    let mut statements = root_text.split_inclusive(';').peekable();
-    while let Some(statement) = statements.next() {
+    for statement in root_text.split_inclusive(';') {
         let trimmed = statement.trim();
         if let Some(rest) = trimmed.strip_prefix("pub use ") {
             let (module, items) = rest.split_once("::").unwrap_or((rest, ""));
