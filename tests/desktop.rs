@@ -232,6 +232,7 @@ impl BusMonitor {
             .args([
                 "--session",
                 "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+                "type='method_call',interface='org.freedesktop.Notifications',member='CloseNotification'",
                 "type='method_return'",
             ])
             .stdout(std::fs::File::create(&out).expect("monitor file"))
@@ -256,6 +257,25 @@ impl BusMonitor {
     /// Every notification seen so far.
     pub fn notifications(&self) -> Vec<Notification> {
         parse_monitor(&std::fs::read_to_string(&self.out).unwrap_or_default())
+    }
+
+    /// The ids of the notifications a program asked the server to close (withdrawn).
+    pub fn closed(&self) -> Vec<u32> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let mut closed = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.starts_with("method call")
+                && line.contains("member=CloseNotification")
+                && let Some(id) = lines
+                    .next()
+                    .and_then(|l| l.trim().strip_prefix("uint32 "))
+                    .and_then(|n| n.parse().ok())
+            {
+                closed.push(id);
+            }
+        }
+        closed
     }
 }
 

@@ -88,6 +88,25 @@ impl Fixture {
         self
     }
 
+    /// `[profiles.ID.refresh]`: a login without a human at sim's `/auth/login` (JSON, the
+    /// keychain's username and password), capturing the token it answers.
+    pub fn refresh(mut self, id: &str) -> Self {
+        let api = self.urls.api_origin.clone();
+        assert!(
+            self.existing(&["profiles", id]).is_some(),
+            "fixture: no profile {id} to refresh"
+        );
+        let t = self.table(&["profiles", id, "refresh"]);
+        t["url"] = value(format!("{api}/auth/login"));
+        t["format"] = value("json");
+        let mut fields = toml_edit::InlineTable::new();
+        fields.insert("username", "{username}".into());
+        fields.insert("password", "{password}".into());
+        t["fields"] = value(fields);
+        t["capture"] = value("json:Success.session_token");
+        self
+    }
+
     /// A push of `id` to sim's GitHub repository secret `secret`.
     pub fn push_github(mut self, id: &str, secret: &str) -> Self {
         let t = self.push_table(id);

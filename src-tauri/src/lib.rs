@@ -18,6 +18,7 @@ mod login;
 mod notifier;
 mod state;
 mod tray;
+mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -125,6 +126,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 autostarted = autostart_arg,
                 "tray ready"
             );
+            let watching = setup
+                .keychain
+                .sessions_dir()
+                .and_then(|dir| watch::start(app.handle(), &dir));
             let host = host::TauriHost::new(app.handle().clone());
             let (controller, _task) = tauri::async_runtime::block_on(async {
                 sessionkeeper_controller::spawn(host, Arc::new(SystemClock), setup)
@@ -132,7 +137,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
             for intent in first_intents {
                 controller.send(intent);
             }
-            app.manage(state::Shared { controller });
+            app.manage(state::Shared {
+                controller,
+                _watching: watching,
+            });
             Ok(())
         })
         .build(context())?;

@@ -64,18 +64,27 @@ impl Notifications {
                     .await;
                 chosen
             };
+            let mut closed = closed;
             tokio::select! {
                 chosen = answered => {
                     if let Some(action) = chosen {
                         tracing::info!(profile = %text.profile, "notification action: {}", action.key());
                         crate::state::send(&app, Intent::from_notice_action(&text.profile, action));
                     }
+                    // A server may keep a notification on screen after its button was used
+                    // (a critical one does): it still goes when its episode ends.
+                    if (&mut closed).await.is_err() {
+                        return;
+                    }
                 }
-                Ok(()) = closed => {
-                    handle.close_async().await;
-                    tracing::info!(profile = %key.profile, id = handle.id(), "notification closed");
+                result = &mut closed => {
+                    if result.is_err() {
+                        return;
+                    }
                 }
             }
+            handle.close_async().await;
+            tracing::info!(profile = %key.profile, id = handle.id(), "notification closed");
         });
     }
 

@@ -518,3 +518,93 @@ fn two_captures_in_quick_succession_leave_every_target_with_the_newer_session() 
         .expect("the older one kept");
     assert_eq!(previous.export().expose(), older_export);
 }
+
+#[test]
+fn a_refresh_that_always_fails_is_tried_three_times_then_not_again_for_the_same_session() {
+    let sim = SimHandle::start(SimConfig::default());
+    sim.fail_all_logins(true);
+    let text = |f: Fixture| {
+        f.token_profile("breeze", "Breeze Controller")
+            .refresh("breeze")
+            .set(&["profiles", "breeze"], "tracked_ttl", "20m")
+            .set(&["profiles", "breeze"], "warn_before", "5m")
+            .set(&["profiles", "breeze"], "refresh_before", "15m")
+            .set(&["profiles", "breeze"], "poll_every", "1m")
+    };
+    let breeze = {
+        let t = text(Fixture::new(&sim)).text();
+        Config::parse(&t, std::path::Path::new("t.toml"))
+            .expect("loads")
+            .profiles["breeze"]
+            .clone()
+    };
+    // A live token whose tracked expiry is 10 minutes away: inside refresh_before.
+    let minted = sim.mint_session(SessionKind::Token, None);
+    let mut session = Session::captured(
+        &breeze,
+        Vec::new(),
+        Some(Secret::new(minted.value)),
+        chrono::Utc::now(),
+    );
+    session.expires_at = session.captured_at + chrono::Duration::minutes(10);
+    let w = World::new("ctl-refresh", sim, text, None);
+    for (item, value) in [
+        ("profile:breeze:username", "demo"),
+        ("profile:breeze:password", "demo-password"),
+    ] {
+        w.vault
+            .set_secret(&SecretName::parse(item).expect("name"), &Secret::new(value))
+            .expect("set");
+    }
+    w.vault.store_session(&session).expect("store");
+    w.send(Intent::SessionsChanged);
+    w.send(Intent::Validate {
+        profile: "breeze".into(),
+    });
+    // The attempts wait 2 s and 4 s on the controller's clock: move it until three were made.
+    w.host.wait_for("three attempts", WAIT, |_| {
+        if w.sim.logins() < 3 {
+            w.advance(Duration::from_secs(1));
+            None
+        } else {
+            Some(())
+        }
+    });
+    let failed = "Breeze Controller: refresh failed".to_owned();
+    w.host
+        .wait_for("one notification", WAIT, notified(failed.clone()));
+    let offered = w.host.calls().into_iter().find_map(|c| match c {
+        Call::Notify {
+            summary, actions, ..
+        } if summary == failed => Some(actions),
+        _ => None,
+    });
+    assert_eq!(
+        offered,
+        Some(vec![
+            sessionkeeper_core::overview::NoticeAction::Reauthenticate
+        ])
+    );
+    // Ten more minutes of checks (one a minute) try nothing new for the same session.
+    let history = History::at(&w.env.root.path().join("state"));
+    let checks = || {
+        history
+            .events()
+            .iter()
+            .filter(|e| matches!(e, sessionkeeper_core::history::Event::Check { profile, .. } if profile == "breeze"))
+            .count()
+    };
+    for _ in 0..10 {
+        let before = checks();
+        w.advance(Duration::from_secs(60));
+        w.host.wait_for("the next check", WAIT, |_| {
+            (checks() > before).then_some(())
+        });
+    }
+    assert_eq!(
+        w.sim.logins(),
+        3,
+        "a failed refresh is not retried for the same session"
+    );
+    assert_eq!(w.notified(&failed), 1, "{:#?}", w.host.summaries());
+}

@@ -34,6 +34,14 @@ impl Keychain {
         }
     }
 
+    /// The directory of the session files (and, beside it, the secrets stamp).
+    pub fn sessions_dir(&self) -> Option<PathBuf> {
+        match &self.isolated {
+            Some((_, dir)) => Some(dir.clone()),
+            None => sessionkeeper_core::paths::data_dir().map(|d| d.join("sessions")),
+        }
+    }
+
     /// Opens the vault (blocking: D-Bus on Linux).
     pub fn open(&self) -> Result<Vault, VaultError> {
         match &self.isolated {

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sessionkeeper_core::capture::{self, AcceptError};
 use sessionkeeper_core::check::Checker;
+use sessionkeeper_core::clock::Clock;
 use sessionkeeper_core::config::Profile;
 use sessionkeeper_core::duration::HumanDuration;
 use sessionkeeper_core::history::History;
 use sessionkeeper_core::overview::{self, PushCause};
-use sessionkeeper_core::refresh::{self, RenewError, TokioSleeper};
+use sessionkeeper_core::refresh::{self, RenewError, Sleeper};
 use sessionkeeper_core::secret::Secret;
 use sessionkeeper_core::session::Session;
 use sessionkeeper_core::status::SessionInfo;
@@ -145,6 +146,7 @@ impl<H: Host> Controller<H> {
         let vault = self.keychain.get();
         let checker = Arc::clone(&self.checker);
         let history = self.history.clone();
+        let clock = Arc::clone(&self.clock);
         let id = id.to_owned();
         self.spawn(async move {
             let result = match op {
@@ -157,9 +159,17 @@ impl<H: Host> Controller<H> {
                     result: accept(&profile, session, source, vault, &checker, history, now).await,
                     reply,
                 },
-                Op::Refresh => {
-                    Outcome::Refreshed(renew(&profile, vault, &checker, history, now).await)
-                }
+                Op::Refresh => Outcome::Refreshed(
+                    renew(
+                        &profile,
+                        vault,
+                        &checker,
+                        history,
+                        &ClockSleeper(clock),
+                        now,
+                    )
+                    .await,
+                ),
                 Op::Extend { by, reply } => Outcome::Extended {
                     result: extend(&profile, vault, &checker, history, by, now).await,
                     reply,
@@ -387,12 +397,24 @@ async fn accept(
     .await
 }
 
+/// The refresh's waits between attempts, on the controller's clock.
+struct ClockSleeper(Arc<dyn Clock>);
+
+impl Sleeper for ClockSleeper {
+    fn sleep(&self, d: std::time::Duration) -> impl std::future::Future<Output = ()> + Send {
+        let clock = Arc::clone(&self.0);
+        let until = clock.now() + chrono::Duration::from_std(d).unwrap_or_default();
+        async move { clock.sleep_until(until).await }
+    }
+}
+
 /// Credentials (blocking), the refresh and its validation (network), the store (blocking).
 async fn renew(
     profile: &Profile,
     vault: VaultRef,
     checker: &Checker,
     history: Option<History>,
+    sleeper: &ClockSleeper,
     now: DateTime<Utc>,
 ) -> Result<(Session, Fingerprint, u32), RenewError> {
     let p = profile.clone();
@@ -404,7 +426,7 @@ async fn renew(
         &credentials,
         checker,
         history.as_ref(),
-        &TokioSleeper,
+        sleeper,
         now,
     )
     .await?;

@@ -55,6 +55,14 @@ pub const SERVICE_ENV: &str = "SESSIONKEEPER_KEYCHAIN_SERVICE";
 /// How long [`Vault::open`] waits for the keychain to answer.
 const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The stamp a vault with session files in `sessions_dir` touches when a secret changes.
+pub fn secrets_stamp(sessions_dir: &Path) -> PathBuf {
+    sessions_dir
+        .parent()
+        .unwrap_or(sessions_dir)
+        .join("secrets.changed")
+}
+
 /// The keychain service name this process uses: [`SERVICE_ENV`] when set, else [`SERVICE`].
 pub fn service_name() -> String {
     std::env::var(SERVICE_ENV)
@@ -162,7 +170,23 @@ impl Vault {
         self.items.write(&item, value.expose())?;
         self.items.update_index(|index| {
             index.insert(item.clone());
-        })
+        })?;
+        self.secrets_changed();
+        Ok(())
+    }
+
+    /// Where a running app looks to learn that a secret was set or removed (by the CLI, say):
+    /// a file beside the sessions whose only content is the time (never a name or a value).
+    pub fn secrets_stamp(&self) -> PathBuf {
+        secrets_stamp(&self.slots.dir)
+    }
+
+    fn secrets_changed(&self) {
+        let stamp = self.secrets_stamp();
+        let now = chrono::Utc::now().to_rfc3339();
+        if let Err(e) = crate::paths::write_private(&stamp, now.as_bytes()) {
+            tracing::warn!("cannot tell a running app that a secret changed: {e}");
+        }
     }
 
     pub fn delete_secret(&self, name: &SecretName) -> Result<bool, VaultError> {
@@ -171,6 +195,7 @@ impl Vault {
         self.items.update_index(|index| {
             index.remove(&item);
         })?;
+        self.secrets_changed();
         Ok(existed)
     }
 
