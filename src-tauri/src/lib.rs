@@ -137,10 +137,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
             for intent in first_intents {
                 controller.send(intent);
             }
-            app.manage(state::Shared {
-                controller,
-                _watching: watching,
-            });
+            app.manage(state::Shared { controller });
+            // Kept as long as the app runs.
+            app.manage(watching);
             Ok(())
         })
         .build(context())?;

@@ -3,10 +3,9 @@
 use sessionkeeper_controller::{Handle, Intent};
 
 /// The shell's shared state.
+#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) controller: Handle,
-    /// The watch of the files other programs change, kept as long as the app runs.
-    pub(crate) _watching: Option<crate::watch::Watching>,
 }
 
 /// Sends `intent` to the controller, if it runs yet (a second launch can arrive while the app

@@ -70,6 +70,7 @@ fn every_module_has_a_doc_line() {
     let mut missing = Vec::new();
     let mut stack = vec![
         workspace_root().join("crates"),
+        workspace_root().join("src-tauri/src"),
         workspace_root().join("tests"),
     ];
     while let Some(dir) = stack.pop() {
