@@ -4,6 +4,7 @@
 #   scripts/bench.sh push     parallel push vs the sequential sum
 #   scripts/bench.sh capture  login complete → all targets pushed vs the sequential sum
 #   scripts/bench.sh idle     the tray app at rest vs the bare tray-only Tauri app
+#   scripts/bench.sh dashboard  the app idle with the dashboard open vs closed
 # Release builds (about 10 minutes the first time on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,11 @@ if [[ $which == all || $which == idle ]]; then
   cargo bench --locked -p sessionkeeper-tests --bench idle --no-run
   xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- scripts/with-desktop.sh \
     cargo bench --locked -p sessionkeeper-tests --bench idle 2> >(grep -v "fd limit" >&2)
+fi
+if [[ $which == all || $which == dashboard ]]; then
+  # The app's release binary, with the dashboard open and closed, on a private desktop.
+  cargo build --release --locked -p sessionkeeper-app -p sessionkeeper --bins
+  cargo bench --locked -p sessionkeeper-tests --bench dashboard --no-run
+  xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- scripts/with-desktop.sh \
+    cargo bench --locked -p sessionkeeper-tests --bench dashboard 2> >(grep -v "fd limit" >&2)
 fi

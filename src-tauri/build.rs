@@ -2,25 +2,16 @@
 //! permission (`allow-<command>`) that a capability must grant by name: only the dashboard's
 //! capability does.
 
-/// The dashboard's commands (`src/dashboard.rs`).
-const COMMANDS: &[&str] = &[
-    "dashboard_state",
-    "validate_now",
-    "reauthenticate",
-    "open_in_browser",
-    "push_again",
-    "copy_export",
-    "paste_session",
-    "push_target",
-    "extend_tracked",
-    "configuration",
-    "check_tokens",
-];
+include!("commands.in");
 
 fn main() {
+    println!("cargo::rerun-if-changed=commands.in");
+    // Tauri wants the names for 'static; a build script's leak ends with it.
+    let names: &'static [&'static str] =
+        Vec::leak(COMMANDS.iter().map(|(name, _)| *name).collect());
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+            .app_manifest(tauri_build::AppManifest::new().commands(names)),
     )
     .expect("tauri build step");
 }

@@ -5,24 +5,36 @@
 // token is ever received.
 'use strict';
 
+// The app's commands come from commands.js (generated from the Rust side's table).
 const internals = window.__TAURI_INTERNALS__;
-const invoke = (cmd, args) => internals.invoke(cmd, args);
 // Tauri's event API without its JS bundle: the `listen` command of the core event plugin.
-const listen = (event, handler) => invoke('plugin:event|listen', {
+const listen = (event, handler) => internals.invoke('plugin:event|listen', {
   event,
   target: { kind: 'Any' },
   handler: internals.transformCallback(handler),
 });
+// A button's data-action names its command as the app does (validate_now → validateNow).
+const command = (action) => commands[action.replace(/_([a-z])/g, (_, c) => c.toUpperCase())];
 const cards = new Map();
 let state = null;
 
-function span(ms) {
+// A span of time in whole minutes; a countdown (`seconds`) shows seconds in its last two
+// minutes. A text that does not change is not redrawn, so an idle page costs WebKit a
+// redraw a minute, not one a second.
+function span(ms, seconds = false) {
   const s = Math.max(0, Math.round(ms / 1000));
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   if (d) return `${d} d ${h} h`;
   if (h) return `${h} h ${m} min`;
+  if (m >= 2 || (m && !seconds)) return `${m} min`;
   if (m) return `${m} min ${s % 60} s`;
-  return `${s} s`;
+  return seconds ? `${s} s` : 'under a minute';
+}
+
+// Sets a property only when it changes: writing the same text or flag again still costs
+// WebKit a layout and a paint.
+function set(node, prop, value) {
+  if (node[prop] !== value) node[prop] = value;
 }
 
 const when = (iso) => new Date(iso).toLocaleString();
@@ -49,7 +61,7 @@ function card(profile) {
   c.id = `card-${profile.profile}`;
   c.dataset.profile = profile.profile;
   c.querySelectorAll('[data-action]').forEach((b) => {
-    b.addEventListener('click', () => act(c, b, b.dataset.action, { profile: profile.profile }));
+    b.addEventListener('click', () => act(c, b, () => command(b.dataset.action)(profile.profile)));
   });
   c.querySelector('form').addEventListener('submit', (e) => paste(e, profile.profile));
   c.querySelector('.check-tokens').addEventListener('click', (e) => checkTokens(c, e.target, profile.profile));
@@ -92,13 +104,13 @@ function timeline(svg, legend, spans, now) {
 }
 
 // What a target's convergence state says, for people.
-function targetState(t, now) {
+function targetState(t, countdown) {
   switch (t.state) {
     case 'current': return 'holds the current session';
     case 'pushing': return 'pushing…';
     case 'failing': {
-      const next = t.nextAttemptAt ? Date.parse(t.nextAttemptAt) - now : null;
-      return `FAILING: ${t.lastError ?? 'failed'} (${t.attempts} attempt(s)${next !== null && next > 0 ? `; retrying in ${span(next)}` : ''})`;
+      const next = t.nextAttemptAt ? countdown(Date.parse(t.nextAttemptAt)) : null;
+      return `FAILING: ${t.lastError ?? 'failed'} (${t.attempts} attempt(s)${next !== null && next > 0 ? `; retrying in ${span(next, true)}` : ''})`;
     }
     default: return 'behind: it does not hold the current session yet';
   }
@@ -109,34 +121,44 @@ let received = Date.now();
 
 function draw() {
   if (!state) return;
-  const now = Date.parse(state.now) + (Date.now() - received);
-  document.getElementById('demo').hidden = !state.demo;
+  const exact = Date.parse(state.now) + (Date.now() - received);
+  // Texts in whole minutes all move on the same full minute: one redraw a minute, not one
+  // per text. Only a countdown's last two minutes use the exact time.
+  const now = Math.floor(exact / 60000) * 60000;
+  const countdown = (to) => (to - exact < 120000 ? to - exact : to - now);
+  set(document.getElementById('demo'), 'hidden', !state.demo);
   for (const p of state.profiles) {
     const c = card(p);
     const status = p.status ?? 'checking';
-    c.dataset.status = status;
-    c.querySelector('.name').textContent = p.name;
-    c.querySelector('.status').textContent = status;
-    const left = p.trackedExpiresAt ? Date.parse(p.trackedExpiresAt) - now : null;
-    c.querySelector('.left').textContent =
-      left === null ? 'no session' : left > 0 ? `in ${span(left)}` : `passed ${span(-left)} ago`;
-    c.querySelector('.age').textContent =
-      p.capturedAt ? `${span(now - Date.parse(p.capturedAt))} (tracked for ${p.trackedTtl})` : 'unknown';
-    c.querySelector('.checked').textContent =
-      p.lastCheck ? `${span(now - Date.parse(p.lastCheck))} ago` : 'not yet';
-    c.querySelector('.detail').textContent = p.detail ?? '';
+    set(c.dataset, 'status', status);
+    set(c.querySelector('.name'), 'textContent', p.name);
+    set(c.querySelector('.status'), 'textContent', status);
+    const left = p.trackedExpiresAt ? countdown(Date.parse(p.trackedExpiresAt)) : null;
+    set(c.querySelector('.left'), 'textContent',
+      left === null ? 'no session' : left > 0 ? `in ${span(left, true)}` : `passed ${span(-left)} ago`);
+    set(c.querySelector('.age'), 'textContent',
+      p.capturedAt ? `${span(now - Date.parse(p.capturedAt))} (tracked for ${p.trackedTtl})` : 'unknown');
+    set(c.querySelector('.checked'), 'textContent',
+      p.lastCheck ? `${span(now - Date.parse(p.lastCheck))} ago` : 'not yet');
+    set(c.querySelector('.detail'), 'textContent', p.detail ?? '');
     const production = c.querySelector('.production');
-    production.textContent = p.production ?? '';
-    production.hidden = !p.production;
-    c.querySelector('.learned').textContent = p.learnedLifetime
+    set(production, 'textContent', p.production ?? '');
+    set(production, 'hidden', !p.production);
+    set(c.querySelector('.learned'), 'textContent', p.learnedLifetime
       ? `median ${span(p.learnedLifetime.medianSecs * 1000)} (${p.learnedLifetime.ended} ended); 9 in 10 outlive ${p.suggestedTrackedTtl}` +
         (p.suggestedTrackedTtl !== p.trackedTtl ? ` — \`sessionkeeper learn ${p.profile} --apply\` sets tracked_ttl` : '')
-      : 'not known yet (3 sessions must end)';
-    c.querySelector('[data-action="push_again"]').disabled = p.targets.length === 0;
-    c.querySelector('.login-open').hidden = !p.loginOpen;
+      : 'not known yet (3 sessions must end)');
+    set(c.querySelector('[data-action="push_again"]'), 'disabled', p.targets.length === 0);
+    set(c.querySelector('.login-open'), 'hidden', !p.loginOpen);
     timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, now);
     const last = new Map(p.lastPushes.map((l) => [l.target, l]));
-    fill(c.querySelector('.targets'), p.targets.map((t) => [t, last.get(t.target) ?? null, targetState(t, now)]), ([t, l, words], i) => {
+    // One fill for the list, whether it has targets or not: two would undo each other.
+    const rows = p.targets.length
+      ? p.targets.map((t) => [t, last.get(t.target) ?? null, targetState(t, countdown)])
+      : [null];
+    fill(c.querySelector('.targets'), rows, (row, i) => {
+      if (!row) return el('li', 'no push targets in the config', 'muted');
+      const [t, l, words] = row;
       const li = el('li');
       li.dataset.state = t.state;
       li.append(el('span', t.target), el('span', ` — ${words}`, t.state === 'failing' ? 'bad' : t.state === 'current' ? 'good' : ''));
@@ -147,11 +169,10 @@ function draw() {
       const b = el('button', 'Push');
       b.type = 'button';
       b.setAttribute('aria-label', `Push again to ${t.target}`);
-      b.addEventListener('click', () => act(c, b, 'push_target', { profile: p.profile, index: i }));
+      b.addEventListener('click', () => act(c, b, () => commands.pushTarget(p.profile, i)));
       li.append(b);
       return li;
     });
-    if (!p.targets.length) fill(c.querySelector('.targets'), ['none'], () => el('li', 'no push targets in the config', 'muted'));
     fill(c.querySelector('.audit-lines'), p.pushLog, (l) =>
       el('li', `${when(l.at)} ${l.ok ? '✓' : '✗'} ${l.target}: ${l.detail}${l.deploymentUrl ? ` (${l.deploymentUrl})` : ''}`, l.ok ? '' : 'bad'));
   }
@@ -165,7 +186,7 @@ function take(next) {
 
 async function refresh() {
   try {
-    take(await invoke('dashboard_state'));
+    take(await commands.dashboardState());
   } catch (e) {
     showError(`Cannot read the state: ${e}`);
   }
@@ -177,12 +198,12 @@ function showError(text) {
   err.hidden = !text;
 }
 
-async function act(c, button, action, args) {
+async function act(c, button, call) {
   const result = c.querySelector('.action-result');
   button.disabled = true;
   result.className = 'action-result';
   try {
-    const answer = await invoke(action, args);
+    const answer = await call();
     result.textContent = typeof answer === 'string' ? answer : '';
     if (typeof answer === 'string') result.classList.add('good');
   } catch (e) {
@@ -201,7 +222,7 @@ async function paste(event, profile) {
   result.className = 'paste-result';
   result.textContent = 'Validating…';
   try {
-    result.textContent = await invoke('paste_session', { profile, text });
+    result.textContent = await commands.pasteSession(profile, text);
     result.classList.add('good');
     form.elements.text.value = '';
   } catch (e) {
@@ -215,7 +236,7 @@ async function checkTokens(c, button, profile) {
   const list = c.querySelector('.reach');
   list.replaceChildren(el('li', 'Checking…', 'muted'));
   try {
-    const reach = await invoke('check_tokens', { profile });
+    const reach = await commands.checkTokens(profile);
     list.replaceChildren(...(reach.length ? reach : [{ target: 'no push targets', ok: true, detail: '' }])
       .map((r) => el('li', `${r.ok ? '✓' : '✗'} ${r.target}${r.detail ? `: ${r.detail}` : ''}`, r.ok ? 'good' : 'bad')));
   } catch (e) {
@@ -227,7 +248,7 @@ async function checkTokens(c, button, profile) {
 
 async function configuration() {
   try {
-    const cfg = await invoke('configuration');
+    const cfg = await commands.configuration();
     document.getElementById('config-file').textContent = cfg.file;
     const ce = document.getElementById('config-error');
     ce.textContent = cfg.configError ? `The config file no longer loads (the app keeps the one it started with): ${cfg.configError}` : '';

@@ -62,3 +62,37 @@ impl Args {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<String> {
+        std::iter::once("sessionkeeper-app")
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_second_launch_asks_for_what_its_arguments_say_or_is_told_the_app_runs() {
+        let login = Args::second_launch(&argv(&["--login", "mtn"]));
+        assert!(
+            matches!(login.as_slice(), [Intent::Reauthenticate { profile }] if profile == "mtn"),
+            "{login:?}"
+        );
+        let dashboard = Args::second_launch(&argv(&["--dashboard", "--config", "/nowhere"]));
+        assert!(
+            matches!(
+                dashboard.as_slice(),
+                [Intent::OpenDashboard { profile: None }]
+            ),
+            "{dashboard:?}"
+        );
+        assert!(matches!(
+            Args::second_launch(&argv(&[])).as_slice(),
+            [Intent::AlreadyRunning]
+        ));
+        assert!(Args::second_launch(&argv(&["--no-such-flag"])).is_empty());
+    }
+}

@@ -13,6 +13,7 @@ use tauri::{AppHandle, Emitter as _, Manager as _, WebviewUrl, WebviewWindowBuil
 use crate::state::send;
 
 pub(crate) const LABEL: &str = "dashboard";
+
 /// The event that carries the dashboard's state.
 const STATE_EVENT: &str = "state";
 
@@ -137,4 +138,90 @@ pub(crate) async fn configuration(app: AppHandle) -> Result<Configuration, Strin
 #[tauri::command]
 pub(crate) async fn check_tokens(app: AppHandle, profile: String) -> Result<Vec<Reach>, String> {
     ask(&app, |reply| Intent::CheckTokens { profile, reply }).await?
+}
+
+#[cfg(test)]
+mod tests {
+    include!("../commands.in");
+
+    /// The page's bindings: one function per command, named in camelCase, that calls it by IPC
+    /// with its arguments by name. Generated from [`COMMANDS`]; `ui/commands.js` must be this
+    /// text (a test checks; `UPDATE_BINDINGS=1 cargo test -p sessionkeeper-app` rewrites it).
+    fn bindings() -> String {
+        let camel = |s: &str| {
+            let mut out = String::new();
+            let mut up = false;
+            for c in s.chars() {
+                if c == '_' {
+                    up = true;
+                } else if up {
+                    out.extend(c.to_uppercase());
+                    up = false;
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let mut js = String::from(
+            "// Generated from src-tauri/commands.in by `cargo test -p sessionkeeper-app`: do not edit.\n\
+             // The app's commands, one function each; the dashboard calls nothing else by name.\n\
+             'use strict';\n\n\
+             const commands = Object.freeze({\n",
+        );
+        for (name, args) in COMMANDS {
+            let params: Vec<String> = args.iter().map(|a| camel(a)).collect();
+            let passed = if args.is_empty() {
+                "{}".to_owned()
+            } else {
+                format!("{{ {} }}", params.join(", "))
+            };
+            js.push_str(&format!(
+                "  {}: ({}) => window.__TAURI_INTERNALS__.invoke('{name}', {passed}),\n",
+                camel(name),
+                params.join(", ")
+            ));
+        }
+        js.push_str("});\n");
+        js
+    }
+
+    #[test]
+    fn the_page_calls_the_commands_through_bindings_generated_from_their_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/commands.js");
+        let generated = bindings();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &generated).expect("write ui/commands.js");
+        }
+        let committed = std::fs::read_to_string(&path).expect("ui/commands.js");
+        assert_eq!(
+            committed, generated,
+            "ui/commands.js is stale: UPDATE_BINDINGS=1 cargo test -p sessionkeeper-app"
+        );
+        let page = std::fs::read_to_string(path.with_file_name("app.js")).expect("ui/app.js");
+        for (name, _) in COMMANDS {
+            assert!(
+                !page.contains(&format!("'{name}'")),
+                "app.js calls {name} by name: use commands.js"
+            );
+        }
+        // The shell registers exactly the commands of the table.
+        let shell = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"),
+        )
+        .expect("src/lib.rs");
+        let registered: Vec<&str> = shell
+            .split("generate_handler![")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("one generate_handler! list")
+            .split(',')
+            .filter_map(|item| item.trim().strip_prefix("dashboard::"))
+            .collect();
+        let table: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            registered, table,
+            "src/lib.rs registers other commands than commands.in"
+        );
+    }
 }

@@ -258,3 +258,66 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         let _ = client.close().await;
     });
 }
+
+/// The page counts down by itself; between two changes of a minute it must not touch the
+/// DOM (every touch costs WebKit a layout and a paint, and the app's process a frame):
+/// over six idle seconds, no node changes more than once.
+#[test]
+fn an_idle_dashboard_leaves_the_page_alone_between_minutes() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("dash-idle");
+    env.write_config(&config(&sim));
+    // mtn has a push target, vodacom none; both valid, neither within two minutes of anything.
+    for profile in ["mtn", "vodacom"] {
+        let live = sim.mint_session(SessionKind::Cookie, None);
+        let export = sessionkeeper_tests::cookie_export(
+            profile,
+            &[("JSESSIONID", &live.value, "127.0.0.1")],
+        );
+        env.run_stdin(&["import", profile], &export).assert_code(0);
+    }
+    let driver = Driver::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        for profile in ["mtn", "vodacom"] {
+            eventually(&format!("{profile} checked"), WAIT, || async {
+                matches!(status(&client, profile).await.as_str(), "valid" | "expiring")
+            })
+            .await;
+        }
+        client
+            .execute(
+                r"
+                const ids = new WeakMap();
+                let next = 0;
+                window.__touched = {};
+                new MutationObserver((records) => {
+                  for (const r of records) {
+                    if (!ids.has(r.target)) ids.set(r.target, next++);
+                    const name = r.target.className || r.target.nodeName;
+                    const key = `${r.type} ${name}#${ids.get(r.target)} ${r.attributeName ?? ''}`;
+                    window.__touched[key] = (window.__touched[key] ?? 0) + 1;
+                  }
+                }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+                ",
+                vec![],
+            )
+            .await
+            .expect("observe the page");
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let touched = client
+            .execute("return window.__touched;", vec![])
+            .await
+            .expect("read the record");
+        let again: Vec<_> = touched
+            .as_object()
+            .expect("an object")
+            .iter()
+            .filter(|(_, n)| n.as_u64().unwrap_or(0) > 1)
+            .collect();
+        assert!(again.is_empty(), "changed again and again while idle: {again:?}");
+    });
+}

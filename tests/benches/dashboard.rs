@@ -1,0 +1,122 @@
+//! Benchmark: what an open dashboard costs the app while nothing happens. The app runs idle for
+//! a minute twice, once with the dashboard open and once without, on the same machine in the
+//! same run; the app's own CPU ticks (its process, not WebKit's) are printed side by side,
+//! with the WebKit processes' apart. The page is told of changes by event and counts down by
+//! itself, so the app should do as little with it open as with it closed. Run by
+//! `scripts/bench.sh dashboard` (release build, a private desktop session).
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use sessionkeeper_tests::desktop::{App, descendants};
+use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv, import_live_session, sibling_binary};
+
+const IDLE: Duration = Duration::from_secs(60);
+
+fn main() {
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("bench-dashboard");
+    let u = sim.urls();
+    env.write_config(&format!(
+        r#"
+[profiles.mtn]
+name = "MTN Wholesale"
+login_url = "{login}"
+capture = "cookies"
+cookie_urls = ["{api}/"]
+tracked_ttl = "60m"
+warn_before = "15m"
+poll_every = "1h"
+
+[profiles.mtn.validate]
+url = "{products}"
+"#,
+        login = u.sso_login,
+        api = u.api_origin,
+        products = u.products
+    ));
+    import_live_session(&env, &sim);
+    let app = sibling_binary("sessionkeeper-app");
+    let idle = |args: &[&str]| {
+        let running = App::start_binary(&env, &app, args);
+        running.wait_for("the first check", Duration::from_secs(30), |a| {
+            a.log().contains("checked:")
+        });
+        if !args.is_empty() {
+            running.wait_for("the dashboard", Duration::from_secs(30), |a| {
+                a.log().contains("dashboard opened")
+            });
+        }
+        // Let start-up settle (the page's first draws), then count.
+        std::thread::sleep(Duration::from_secs(10));
+        let (own0, webkit0) = ticks(running.pid());
+        std::thread::sleep(IDLE);
+        let (own1, webkit1) = ticks(running.pid());
+        (own1 - own0, webkit1 - webkit0)
+    };
+    // Closed, open, closed, open: the two runs of each tell the noise apart from a cost.
+    let runs: Vec<(&str, (u64, u64))> = [("closed", &[][..]), ("open", &["--dashboard"][..])]
+        .iter()
+        .cycle()
+        .take(4)
+        .map(|(name, args)| (*name, idle(args)))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "the app idle for {} s per run, dashboard closed and open, twice each (same run; {} Hz clock)",
+        IDLE.as_secs(),
+        clock_ticks_per_second()
+    );
+    let _ = writeln!(out, "{:<10}{:>26}{:>30}", "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes");
+    for (name, (own, webkit)) in &runs {
+        let _ = writeln!(out, "{name:<10}{own:>26}{webkit:>30}");
+    }
+    let sum = |which: &str| -> u64 {
+        runs.iter()
+            .filter(|(n, _)| *n == which)
+            .map(|(_, (own, _))| own)
+            .sum()
+    };
+    let (open, closed) = (sum("open"), sum("closed"));
+    let spread = |which: &str| -> u64 {
+        let v: Vec<u64> = runs.iter().filter(|(n, _)| *n == which).map(|(_, (own, _))| *own).collect();
+        v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0)
+    };
+    let _ = writeln!(
+        out,
+        "the app's own CPU, open / closed: {open} / {closed} ticks = {:.2}× (run-to-run spread: closed {} ticks, open {} ticks)",
+        open as f64 / closed.max(1) as f64,
+        spread("closed"),
+        spread("open"),
+    );
+}
+
+/// utime + stime of `pid` itself, and of its WebKit descendants, in clock ticks.
+fn ticks(pid: u32) -> (u64, u64) {
+    let own = process_ticks(pid).unwrap_or(0);
+    let webkit = descendants(pid)
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("WebKit"))
+        .filter_map(|(p, _)| process_ticks(p))
+        .sum();
+    (own, webkit)
+}
+
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
