@@ -115,6 +115,16 @@ impl TestEnv {
         self.root.path().join("data")
     }
 
+    /// Where the CLI (and the app) of this environment keep the session files.
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.data_dir().join("sessionkeeper/sessions")
+    }
+
+    /// Where the CLI (and the app) of this environment keep the history and target records.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.path().join("state/sessionkeeper")
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.config_path(), text).expect("write config");
     }

@@ -165,6 +165,7 @@ format = "json"
             book: Some(TargetBook::at(&state)),
             demo: true,
             autostart,
+            retry: None,
         }
     }
 }

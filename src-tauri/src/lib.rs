@@ -67,6 +67,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
                     book: TargetBook::open_default(),
                     demo: false,
                     autostart: false,
+                    retry: None,
                 },
                 None,
             ),
@@ -183,6 +184,7 @@ fn first_tray(config: &Config, autostart: bool) -> TrayModel {
         tooltip: "Session Keeper".to_owned(),
         lines,
         autostart,
+        keychain: None,
     }
 }
 

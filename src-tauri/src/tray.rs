@@ -4,7 +4,7 @@
 //! events on the icon itself, so everything is in the menu.
 
 use sessionkeeper_controller::{
-    Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MenuItem as Item, TrayModel,
+    Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem as Item, TrayModel,
 };
 use sessionkeeper_core::overview::TrayColour;
 use tauri::image::Image;
@@ -48,6 +48,23 @@ pub(crate) fn draw(app: &AppHandle, tray: &TrayModel) {
 
 fn menu(app: &AppHandle, tray: &TrayModel) -> tauri::Result<Menu<Wry>> {
     let menu = Menu::new(app)?;
+    if let Some(words) = &tray.keychain {
+        menu.append(&MenuItem::with_id(
+            app,
+            "keychain",
+            words,
+            false,
+            None::<&str>,
+        )?)?;
+        menu.append(&MenuItem::with_id(
+            app,
+            MENU_UNLOCK,
+            "Unlock the keychain…",
+            true,
+            None::<&str>,
+        )?)?;
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     if tray.lines.is_empty() {
         menu.append(&MenuItem::with_id(
             app,

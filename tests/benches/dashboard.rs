@@ -68,7 +68,11 @@ url = "{products}"
         IDLE.as_secs(),
         clock_ticks_per_second()
     );
-    let _ = writeln!(out, "{:<10}{:>26}{:>30}", "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes");
+    let _ = writeln!(
+        out,
+        "{:<10}{:>26}{:>30}",
+        "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes"
+    );
     for (name, (own, webkit)) in &runs {
         let _ = writeln!(out, "{name:<10}{own:>26}{webkit:>30}");
     }
@@ -80,7 +84,11 @@ url = "{products}"
     };
     let (open, closed) = (sum("open"), sum("closed"));
     let spread = |which: &str| -> u64 {
-        let v: Vec<u64> = runs.iter().filter(|(n, _)| *n == which).map(|(_, (own, _))| *own).collect();
+        let v: Vec<u64> = runs
+            .iter()
+            .filter(|(n, _)| *n == which)
+            .map(|(_, (own, _))| *own)
+            .collect();
         v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0)
     };
     let _ = writeln!(

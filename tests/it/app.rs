@@ -344,3 +344,137 @@ fn a_refresh_that_always_fails_ends_in_one_notification_offering_re_authenticate
         "{history}"
     );
 }
+
+/// A profile pushed to sim's GitHub and Vercel (redeployed), checked once an hour, with both
+/// tokens in the keychain and a live session imported (not pushed yet).
+fn pushed_profile(sim: &SimHandle, env: &TestEnv, name: &str) -> String {
+    let text = sessionkeeper_tests::fixture::Fixture::new(sim)
+        .accounts()
+        .cookie_profile("mtn", name)
+        .set(&["profiles", "mtn"], "poll_every", "1h")
+        .push_github("mtn", "MTN_SESSION")
+        .push_vercel("mtn", "MTN_SESSION")
+        .text();
+    env.write_config(&text);
+    let defaults = SimConfig::default();
+    for (item, value) in [
+        ("account:github", defaults.github_token.as_str()),
+        ("account:vercel", defaults.vercel_token.as_str()),
+    ] {
+        env.run_stdin(&["secret", "set", item], value)
+            .assert_code(0);
+    }
+    import_session(env, sim, chrono::Duration::minutes(60));
+    env.run(&["export", "mtn", "--output-only"])
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+/// Each target's state, from `status --json`.
+fn target_states(env: &TestEnv) -> Vec<(String, String)> {
+    let json = env.run(&["status", "--json"]).json();
+    json["profiles"][0]["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap_or_default().to_owned(),
+                t["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_push_killed_halfway_is_finished_after_a_restart_with_one_production_redeploy() {
+    let _desktop = take_desktop();
+    // A build that takes a minute: the app is killed while it follows the redeploy.
+    let sim = SimHandle::start(SimConfig {
+        vercel_build_time: Duration::from_secs(60),
+        ..SimConfig::default()
+    });
+    let env = TestEnv::new("app-killed");
+    let export = pushed_profile(&sim, &env, "MTN Killed Push");
+    let app = App::start(&env, &[]);
+    app.wait_for(
+        "GitHub done, the redeploy made",
+        Duration::from_secs(30),
+        |_| {
+            sim.github_secret("repo:acme/circletel", "MTN_SESSION")
+                .as_deref()
+                == Some(export.as_bytes())
+                && sim.redeploys_carrying("circletel", "MTN_SESSION", &export) == 1
+        },
+    );
+    let mut app = app;
+    app.child.kill().expect("SIGKILL");
+    app.child.wait().expect("reaped");
+    let states = target_states(&env);
+    assert!(
+        states
+            .iter()
+            .any(|(t, s)| t.starts_with("vercel") && s != "current"),
+        "Vercel does not hold it yet: {states:?}"
+    );
+    // The build finishes meanwhile; the app starts again, with no click.
+    sim.set_build_time(Duration::from_millis(300));
+    let again = App::start(&env, &[]);
+    again.wait_for("both targets current", Duration::from_secs(120), |_| {
+        let states = target_states(&env);
+        !states.is_empty() && states.iter().all(|(_, s)| s == "current")
+    });
+    assert_eq!(
+        sim.redeploys_carrying("circletel", "MTN_SESSION", &export),
+        1,
+        "the redeploy made before the kill was followed, not made again"
+    );
+    assert_eq!(
+        sim.vercel_env("circletel", "MTN_SESSION")
+            .map(|v| v.value)
+            .as_deref(),
+        Some(export.as_str())
+    );
+}
+
+#[test]
+fn setting_a_good_token_converges_a_refused_target_without_a_click() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-token");
+    let export = pushed_profile(&sim, &env, "MTN Token Fix");
+    env.run_stdin(&["secret", "set", "account:github"], "ghp_revoked")
+        .assert_code(0);
+    let app = App::start(&env, &[]);
+    app.wait_for("GitHub refused", Duration::from_secs(30), |_| {
+        let json = env.run(&["status", "--json"]).json();
+        json["profiles"][0]["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                t["state"] == "failing"
+                    && t["lastError"].as_str().is_some_and(|e| e.contains("401"))
+                    && t["hint"]
+                        .as_str()
+                        .is_some_and(|h| h.contains("secret set account:github"))
+            })
+    });
+    // The human fixes the token in a terminal; the running app notices by itself.
+    env.run_stdin(
+        &["secret", "set", "account:github"],
+        SimConfig::default().github_token.as_str(),
+    )
+    .assert_code(0);
+    app.wait_for("both targets current", Duration::from_secs(30), |_| {
+        let states = target_states(&env);
+        !states.is_empty() && states.iter().all(|(_, s)| s == "current")
+    });
+    assert_eq!(
+        sim.github_secret("repo:acme/circletel", "MTN_SESSION")
+            .as_deref(),
+        Some(export.as_bytes())
+    );
+    assert!(!app.log().contains("ghp_revoked"), "no token in the log");
+}

@@ -44,6 +44,13 @@ impl World {
         session: Option<&Session>,
     ) -> Self {
         require_keychain();
+        if std::env::var_os("SESSIONKEEPER_TEST_LOG").is_some() {
+            // The controller's log, for a failing test (off by default).
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
+        }
         let env = TestEnv::new(name);
         let text = fixture(
             Fixture::new(&sim)
@@ -58,7 +65,7 @@ impl World {
         .text();
         env.write_config(&text);
         let config = Arc::new(Config::parse(&text, &env.config_path()).expect("the fixture loads"));
-        let keychain = Keychain::isolated(&env.service, env.data_dir().join("sessions"));
+        let keychain = Keychain::isolated(&env.service, env.sessions_dir());
         let vault = Arc::new(keychain.open().expect("the test keychain opens"));
         let defaults = SimConfig::default();
         for (item, secret) in [
@@ -84,7 +91,7 @@ impl World {
             .enable_all()
             .build()
             .expect("runtime");
-        let state = env.root.path().join("state");
+        let state = env.state_dir();
         let setup = Setup {
             config: Arc::clone(&config),
             keychain,
@@ -92,6 +99,12 @@ impl World {
             book: Some(TargetBook::at(&state)),
             demo: false,
             autostart: false,
+            // Quick retries of a failing call: the backoff between attempts is what is tested.
+            retry: Some(sessionkeeper_core::push::RetryPolicy {
+                attempts: 2,
+                backoff: Duration::from_millis(10),
+                max_rate_limit_wait: Duration::from_secs(5),
+            }),
         };
         let (handle, _task) = {
             let _guard = runtime.enter();
@@ -264,7 +277,7 @@ fn an_episode_has_one_notification_and_it_is_withdrawn_when_the_episode_ends() {
         .wait_for("the expired notification", WAIT, notified(expired.clone()));
     w.host.wait_for("red", WAIT, tray_is(TrayColour::Red));
     // Three more checks, a poll_every apart, find it still invalid (each is in the history).
-    let history = History::at(&w.env.root.path().join("state"));
+    let history = History::at(&w.env.state_dir());
     let invalid_checks = || {
         history
             .events()
@@ -586,7 +599,7 @@ fn a_refresh_that_always_fails_is_tried_three_times_then_not_again_for_the_same_
         ])
     );
     // Ten more minutes of checks (one a minute) try nothing new for the same session.
-    let history = History::at(&w.env.root.path().join("state"));
+    let history = History::at(&w.env.state_dir());
     let checks = || {
         history
             .events()
@@ -607,4 +620,334 @@ fn a_refresh_that_always_fails_is_tried_three_times_then_not_again_for_the_same_
         "a failed refresh is not retried for the same session"
     );
     assert_eq!(w.notified(&failed), 1, "{:#?}", w.host.summaries());
+}
+
+/// The state of each target of `profile` as status shows it.
+fn target_states(w: &World, profile: &str) -> Vec<(String, String)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    w.send(Intent::DashboardState { reply: tx });
+    let state = w.runtime.block_on(rx).expect("an answer");
+    state
+        .profiles
+        .iter()
+        .find(|c| c.status.profile == profile)
+        .map(|c| {
+            c.status
+                .targets
+                .iter()
+                .map(|t| (t.target.clone(), t.state.as_str().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn all_current(w: &World) -> bool {
+    let states = target_states(w, "mtn");
+    !states.is_empty() && states.iter().all(|(_, s)| s == "current")
+}
+
+fn tray_line(w: &World) -> String {
+    w.host
+        .tray()
+        .and_then(|t| t.lines.first().map(|l| l.title.clone()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn vercel_failing_for_three_minutes_makes_production_behind_then_it_converges_with_one_redeploy() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let session = live_session(&sim, &profile, chrono::Duration::hours(2));
+    // Vercel answers 503 to everything until the test says otherwise.
+    sim.push_api_fault(sessionkeeper_tests::ApiFault {
+        service: sessionkeeper_tests::Service::Vercel,
+        status: 503,
+        retry_after: None,
+        ratelimit_reset_in: None,
+        message: "Service Unavailable".to_owned(),
+        count: 100_000,
+    });
+    let w = World::new("ctl-503", sim, |f| f, Some(&session));
+    let export = session.export().expose().to_owned();
+    // At start the session is checked, then pushed: GitHub takes it, Vercel does not.
+    w.host.wait_for("GitHub current", WAIT, |_| {
+        (w.pushed().0.as_deref() == Some(export.as_str())).then_some(())
+    });
+    let failing = |w: &World| {
+        target_states(w, "mtn")
+            .iter()
+            .any(|(t, s)| t.starts_with("vercel") && s == "failing")
+    };
+    w.host
+        .wait_for("Vercel failing", WAIT, |_| failing(&w).then_some(()));
+    // After the next attempt (30 s on), production is behind: amber, with why and when next.
+    w.advance(Duration::from_secs(30));
+    w.host
+        .wait_for("amber, production behind", WAIT, tray_is(TrayColour::Amber));
+    let line = tray_line(&w);
+    assert!(
+        line.contains("production behind: vercel circletel env MTN_SESSION (production)")
+            && line.contains("503")
+            && line.contains("retrying in 1 min"),
+        "{line}"
+    );
+    let behind = format!("{NAME}: production behind");
+    w.host
+        .wait_for("the behind notification", WAIT, notified(behind.clone()));
+    // Two more minutes of 503s: more attempts (1 min, then 2 min apart), no more words.
+    w.advance(Duration::from_secs(60));
+    w.advance(Duration::from_secs(90));
+    w.host
+        .wait_for("still failing", WAIT, |_| failing(&w).then_some(()));
+    assert_eq!(w.notified(&behind), 1, "one notification for the episode");
+    assert_eq!(
+        w.sim
+            .redeploys_carrying("circletel", "MTN_SESSION", &export),
+        0
+    );
+    // Vercel recovers; the next attempt (due 2 min after the last) converges.
+    w.sim.clear_api_faults();
+    w.advance(Duration::from_secs(150));
+    w.host
+        .wait_for("every target current", Duration::from_secs(30), |_| {
+            all_current(&w).then_some(())
+        });
+    w.host.wait_for(
+        "the converged notification",
+        WAIT,
+        notified(format!("{NAME}: every target holds the current session")),
+    );
+    w.host.wait_for("green", WAIT, tray_is(TrayColour::Green));
+    assert_eq!(w.pushed(), (Some(export.clone()), Some(export.clone())));
+    assert_eq!(
+        w.sim
+            .redeploys_carrying("circletel", "MTN_SESSION", &export),
+        1,
+        "exactly one production redeploy"
+    );
+    assert_eq!(w.notified(&behind), 1);
+}
+
+#[test]
+fn a_refused_token_keeps_its_hint_and_a_good_one_converges_the_target_without_a_click() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let session = live_session(&sim, &profile, chrono::Duration::hours(2));
+    let w = World::new("ctl-401", sim, |f| f, Some(&session));
+    w.vault
+        .set_secret(
+            &SecretName::parse("account:github").expect("name"),
+            &Secret::new("ghp_revoked"),
+        )
+        .expect("set");
+    w.send(Intent::SecretsChanged);
+    let github_failing = |w: &World| {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        w.send(Intent::DashboardState { reply: tx });
+        let state = w.runtime.block_on(rx).expect("an answer");
+        state.profiles[0]
+            .status
+            .targets
+            .iter()
+            .find(|t| t.target.starts_with("github"))
+            .filter(|t| t.state.as_str() == "failing")
+            .cloned()
+    };
+    let failing = w
+        .host
+        .wait_for("GitHub failing", WAIT, |_| github_failing(&w));
+    assert!(
+        failing
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("401")),
+        "{failing:?}"
+    );
+    assert!(
+        failing
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("secret set account:")),
+        "the hint says what to do: {failing:?}"
+    );
+    assert!(
+        !format!("{failing:?}").contains("ghp_revoked"),
+        "no token in the words"
+    );
+    // A refused token is not tried again every 30 s: only at the slow cadence.
+    let github_calls = || {
+        w.sim
+            .api_calls()
+            .iter()
+            .filter(|c| c.service == sessionkeeper_tests::Service::Github)
+            .count()
+    };
+    let calls = github_calls();
+    let checks = checks_of(&w, "mtn");
+    w.advance(Duration::from_secs(5 * 60));
+    w.host.wait_for("the next check", WAIT, |_| {
+        (checks_of(&w, "mtn") > checks).then_some(())
+    });
+    assert_eq!(github_calls(), calls, "no attempt before the token changes");
+    // The human stores a good token (as `sessionkeeper secret set` does): no click needed.
+    w.vault
+        .set_secret(
+            &SecretName::parse("account:github").expect("name"),
+            &Secret::new(SimConfig::default().github_token),
+        )
+        .expect("set");
+    w.send(Intent::SecretsChanged);
+    w.host.wait_for("every target current", WAIT, |_| {
+        all_current(&w).then_some(())
+    });
+    let export = session.export().expose().to_owned();
+    assert_eq!(w.pushed().0.as_deref(), Some(export.as_str()));
+}
+
+/// How many checks of `profile` the history holds.
+fn checks_of(w: &World, profile: &str) -> usize {
+    History::at(&w.env.state_dir())
+        .events()
+        .iter()
+        .filter(|e| matches!(e, sessionkeeper_core::history::Event::Check { profile: p, .. } if p == profile))
+        .count()
+}
+
+#[test]
+fn production_refusing_its_session_is_its_own_state_and_push_again_mends_it() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let first = live_session(&sim, &profile, chrono::Duration::hours(2));
+    let app_url = format!("{}/circletel", sim.urls().app);
+    let w = World::new(
+        "ctl-health",
+        sim,
+        |f| f.set(&["profiles", "mtn"], "health_url", app_url.as_str()),
+        Some(&first),
+    );
+    w.host.wait_for("every target current", WAIT, |_| {
+        all_current(&w).then_some(())
+    });
+    // A new session reaches GitHub but not Vercel (down), and the provider then ends the
+    // one production runs with: our copy is fine, production is not.
+    w.sim.push_api_fault(sessionkeeper_tests::ApiFault {
+        service: sessionkeeper_tests::Service::Vercel,
+        status: 503,
+        retry_after: None,
+        ratelimit_reset_in: None,
+        message: "Service Unavailable".to_owned(),
+        count: 100_000,
+    });
+    let second = live_session(&w.sim, &profile, chrono::Duration::hours(2));
+    assert!(w.paste(&second).is_ok());
+    assert!(w.sim.expire_session(first.cookies[0].value.expose()));
+    w.advance(Duration::from_secs(5 * 60));
+    let refuses = format!("{NAME}: production refuses the session");
+    w.host
+        .wait_for("production refuses", WAIT, notified(refuses.clone()));
+    let actions = w.host.calls().into_iter().find_map(|c| match c {
+        Call::Notify {
+            summary, actions, ..
+        } if summary == refuses => Some(actions),
+        _ => None,
+    });
+    assert_eq!(
+        actions,
+        Some(vec![sessionkeeper_core::overview::NoticeAction::PushAgain])
+    );
+    w.host.wait_for("red", WAIT, tray_is(TrayColour::Red));
+    assert!(
+        tray_line(&w).contains("production refuses the session"),
+        "{}",
+        tray_line(&w)
+    );
+    assert!(
+        !w.host
+            .summaries()
+            .iter()
+            .any(|s| s.ends_with("session expired")),
+        "our copy is not called expired: {:#?}",
+        w.host.summaries()
+    );
+    // Vercel is back; the human clicks Push again: production gets the current session.
+    w.sim.clear_api_faults();
+    w.send(Intent::PushAll {
+        profile: "mtn".into(),
+    });
+    w.host.wait_for("every target current", WAIT, |_| {
+        all_current(&w).then_some(())
+    });
+    w.advance(Duration::from_secs(5 * 60));
+    w.host.wait_for(
+        "production accepts again",
+        WAIT,
+        notified(format!("{NAME}: production accepts the session again")),
+    );
+    w.host.wait_for("green", WAIT, tray_is(TrayColour::Green));
+}
+
+/// `import` from the CLI while the app takes a paste of the same profile, three times over:
+/// both sessions are kept (one current, one previous), and every target ends on the current.
+#[test]
+fn an_import_from_the_cli_while_the_app_takes_a_paste_loses_neither_and_targets_converge() {
+    use sessionkeeper_core::vault::Slot;
+    use std::io::Write as _;
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let first = live_session(&sim, &profile, chrono::Duration::hours(2));
+    let w = World::new("ctl-race", sim, |f| f, Some(&first));
+    w.host.wait_for("every target current", WAIT, |_| {
+        all_current(&w).then_some(())
+    });
+    let value = |slot| {
+        w.vault
+            .load_session(&w.config.profiles["mtn"], slot)
+            .expect("reads")
+            .map(|s: Session| s.cookies[0].value.expose().to_owned())
+    };
+    for round in 0..3 {
+        let by_cli = live_session(&w.sim, &profile, chrono::Duration::hours(2));
+        let by_app = live_session(&w.sim, &profile, chrono::Duration::hours(2));
+        let mut cli = w
+            .env
+            .command()
+            .args(["import", "mtn"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the CLI starts");
+        let mut stdin = cli.stdin.take().expect("stdin");
+        stdin
+            .write_all(by_cli.export().expose().as_bytes())
+            .expect("write");
+        drop(stdin);
+        assert!(
+            w.paste(&by_app).is_ok(),
+            "round {round}: the paste is taken"
+        );
+        let out = cli.wait_with_output().expect("the CLI ends");
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The app's watch of the session files says so; here the test does.
+        w.send(Intent::SessionsChanged);
+        let mut kept = [value(Slot::Current), value(Slot::Previous)];
+        kept.sort();
+        let mut stored = [
+            Some(by_cli.cookies[0].value.expose().to_owned()),
+            Some(by_app.cookies[0].value.expose().to_owned()),
+        ];
+        stored.sort();
+        assert_eq!(
+            kept, stored,
+            "round {round}: one is current, the other previous"
+        );
+        w.host.wait_for("every target on the current", WAIT, |_| {
+            let current = w.export();
+            (all_current(&w) && w.pushed() == (Some(current.clone()), Some(current))).then_some(())
+        });
+    }
 }

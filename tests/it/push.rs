@@ -597,3 +597,174 @@ fn the_token_check_reaches_every_target_without_writing_and_names_what_is_wrong(
         "{vercel:?}"
     );
 }
+
+/// No double effects: a redeploy whose answer is lost after Vercel carried it out (the
+/// connection reset on the way back) is found in the deployments list, not made again.
+#[test]
+fn a_redeploy_whose_answer_is_lost_after_vercel_accepted_it_is_made_once() {
+    let sim = SimHandle::start(SimConfig::default());
+    let (env, _) = ready(&sim, "p-reset-after");
+    sim.reset_after(Service::Vercel, "POST", "/v13/deployments", 1);
+    let run = env.run(&["push", "mtn", "--to", "vercel", "--json"]);
+    run.assert_code(0);
+    let export = env.run(&["export", "mtn", "--output-only"]).stdout;
+    assert_eq!(
+        sim.redeploys_carrying("circletel", "MTN_SESSION", export.trim()),
+        1,
+        "one redeploy, though its answer was lost: {}",
+        run.stdout
+    );
+    let creates = sim
+        .api_calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.starts_with("/v13/deployments"))
+        .count();
+    assert_eq!(creates, 1, "the create call was not sent again");
+}
+
+/// No double effects: an alarm issue whose answer is lost is looked for by its label and
+/// marker before it is opened again.
+#[test]
+fn an_alarm_issue_whose_answer_is_lost_is_opened_once() {
+    let sim = SimHandle::start(SimConfig::default());
+    let mut env = TestEnv::new("p-issue-reset");
+    env.write_config(&push_config(&sim, &env));
+    env.set_env("GITHUB_API_URL", &sim.urls().github_api);
+    env.set_env("GH_TOKEN", GITHUB_TOKEN);
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    sim.expire_session(&dead.value);
+    env.set_env(
+        "MTN_SESSION",
+        &cookie_export("mtn", &[("JSESSIONID", &dead.value, "127.0.0.1")]),
+    );
+    sim.reset_after(Service::Github, "POST", "/repos/acme/circletel/issues", 1);
+    let run = env.run(&[
+        "check",
+        "--github-issue",
+        "acme/circletel",
+        "mtn",
+        "--session-env",
+        "MTN_SESSION",
+        "--json",
+    ]);
+    run.assert_code(1);
+    assert_eq!(
+        run.json()["results"][0]["issue"]["action"],
+        "opened",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        sim.github_issues("acme/circletel").len(),
+        1,
+        "exactly one alarm"
+    );
+}
+
+/// `status --json` tells, per target, which session it holds: current after a push, behind
+/// after a new session, failing (with the error, the attempts and the next one) after a
+/// failed push; `push --behind` sends only what is needed and nothing when all are current.
+#[test]
+fn status_shows_each_targets_state_and_push_behind_sends_only_what_is_needed() {
+    let sim = SimHandle::start(SimConfig::default());
+    let (env, _) = ready(&sim, "p-targets");
+    let targets = |env: &TestEnv| -> Vec<(String, String)> {
+        let json = env.run(&["status", "--json"]).json();
+        json["profiles"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["profile"] == "mtn"))
+            .and_then(|p| p["targets"].as_array())
+            .expect("targets")
+            .iter()
+            .map(|t| {
+                (
+                    t["target"].as_str().expect("name").to_owned(),
+                    t["state"].as_str().expect("state").to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        targets(&env).iter().all(|(_, s)| s == "behind"),
+        "{:?}",
+        targets(&env)
+    );
+    env.run(&["push", "mtn"]).assert_code(0);
+    let after = targets(&env);
+    assert_eq!(after.len(), 4);
+    assert!(after.iter().all(|(_, s)| s == "current"), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|(t, _)| t == "vercel circletel env MTN_SESSION (production, preview)"),
+        "the target names its account and project: {after:?}"
+    );
+    let nothing = env.run(&["push", "mtn", "--behind", "--json"]);
+    nothing.assert_code(0);
+    assert_eq!(
+        nothing.json()["total"],
+        0,
+        "nothing sent: {}",
+        nothing.stdout
+    );
+
+    // A new session: every target is behind; GitHub is down for the push.
+    import_live_session(&env, &sim);
+    assert!(targets(&env).iter().all(|(_, s)| s == "behind"));
+    sim.push_api_fault(ApiFault {
+        service: Service::Github,
+        status: 503,
+        retry_after: None,
+        ratelimit_reset_in: None,
+        message: "Service Unavailable".to_owned(),
+        count: 100,
+    });
+    env.run(&["push", "mtn", "--behind"]).assert_code(1);
+    let json = env.run(&["status", "--json"]).json();
+    let mtn = json["profiles"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["profile"] == "mtn"))
+        .cloned()
+        .expect("mtn");
+    let github = mtn["targets"]
+        .as_array()
+        .and_then(|t| {
+            t.iter()
+                .find(|t| t["target"] == "github acme/circletel secret MTN_SESSION")
+        })
+        .cloned()
+        .expect("github");
+    assert_eq!(github["state"], "failing", "{github}");
+    assert_eq!(github["attempts"], 1);
+    assert!(
+        github["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("503")),
+        "{github}"
+    );
+    assert!(github["nextAttemptAt"].is_string(), "{github}");
+    let vercel = mtn["targets"]
+        .as_array()
+        .and_then(|t| {
+            t.iter().find(|t| {
+                t["target"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("vercel"))
+            })
+        })
+        .cloned()
+        .expect("vercel");
+    assert_eq!(vercel["state"], "current", "{vercel}");
+    // GitHub is back: --behind sends only to the two GitHub targets.
+    sim.clear_api_faults();
+    let again = env.run(&["push", "mtn", "--behind", "--json"]);
+    again.assert_code(0);
+    assert_eq!(again.json()["total"], 2, "{}", again.stdout);
+    assert!(targets(&env).iter().all(|(_, s)| s == "current"));
+    // And the human-readable status says the same.
+    let text = env.run(&["status"]).stdout;
+    assert!(
+        text.contains("current  github acme/circletel secret MTN_SESSION"),
+        "{text}"
+    );
+}

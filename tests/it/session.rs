@@ -400,3 +400,100 @@ fn learn_offers_the_learned_tracked_ttl_and_apply_writes_it_keeping_comments() {
         "a second --apply has nothing left to do"
     );
 }
+
+/// A crash loses nothing: 200 SIGKILLs at random moments of `import`, `restore` and
+/// `extend`. After each kill a current session is there, the session that was current
+/// before the killed command is still the current or the previous one, and an import that
+/// finished made its session the current one.
+#[test]
+fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
+    use sessionkeeper_core::vault::{Slot, Vault};
+    use std::process::Stdio;
+    use std::time::Duration;
+    require_keychain();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("s-kills");
+    let text = sim_config(&sim);
+    env.write_config(&text);
+    import_live_session(&env, &sim);
+    let config = sessionkeeper_core::Config::parse(&text, &env.config_path()).expect("loads");
+    let profile = &config.profiles["mtn"];
+    let vault = Vault::open_isolated(Duration::from_secs(10), &env.service, env.sessions_dir())
+        .expect("the test keychain opens");
+    // What a slot holds, by its cookie's value (each minted session has its own).
+    let held = |slot| {
+        vault
+            .load_session(profile, slot)
+            .expect("the slot reads")
+            .map(|s| s.cookies[0].value.expose().to_owned())
+    };
+    let mut current = held(Slot::Current).expect("the first import stored a session");
+    let mut rng_state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        rng_state
+    };
+    let mut finished = [0usize; 3];
+    for round in 0..200 {
+        let choice = (next() % 3) as usize;
+        let minted = sim.mint_session(SessionKind::Cookie, None);
+        let args: &[&str] = match choice {
+            0 => &["import", "mtn"],
+            1 => &["restore", "mtn"],
+            _ => &["extend", "mtn"],
+        };
+        let mut child = env
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        if choice == 0 {
+            use std::io::Write as _;
+            let export = cookie_export("mtn", &[("JSESSIONID", &minted.value, "127.0.0.1")]);
+            let _ = stdin.write_all(export.as_bytes());
+        }
+        drop(stdin);
+        // Somewhere in its run: before, during or after its writes.
+        std::thread::sleep(Duration::from_micros(next() % 60_000));
+        let _ = child.kill();
+        let status = child.wait().expect("reaped");
+        if status.success() {
+            finished[choice] += 1;
+        }
+        let now_current = held(Slot::Current)
+            .unwrap_or_else(|| panic!("round {round} ({args:?}): no current session"));
+        let now_previous = held(Slot::Previous);
+        assert!(
+            now_current == current || now_previous.as_deref() == Some(current.as_str()),
+            "round {round} ({args:?}): the session current before it was lost"
+        );
+        if choice == 0 && status.success() {
+            assert_eq!(
+                now_current, minted.value,
+                "round {round}: a finished import's session is the current one"
+            );
+        }
+        current = now_current;
+    }
+    // The kills fell at different moments: some commands finished, some did not.
+    let done = finished.iter().sum::<usize>();
+    assert!(
+        done > 0 && done < 200,
+        "the kills should fall both mid-run and after the end ({finished:?} finished)"
+    );
+    // And the CLI finds it too.
+    let json = env.run(&["secret", "status", "--json"]).json();
+    let mtn = json["sessions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["profile"] == "mtn"))
+        .cloned()
+        .expect("mtn listed");
+    assert_eq!(mtn["current"], true, "{mtn}");
+    println!("commands that finished before their kill (import, restore, extend): {finished:?}");
+}

@@ -75,6 +75,73 @@ impl<H: Host> Controller<H> {
         });
     }
 
+    /// Takes in what the vault last saw of the keychain's lock: a locked spell starts (one
+    /// notification, one prompt) or ends (everything that waited goes on).
+    pub(crate) fn notice_lock(&mut self, now: DateTime<Utc>) {
+        let Some(seen) = self.keychain.vault.as_ref().map(|v| v.seen_locked()) else {
+            return;
+        };
+        let key = NoticeKey::new("", Topic::Keychain);
+        match self.keychain.lock_seen(seen, now) {
+            Some(crate::keychain::LockChange::Locked) => {
+                self.notify(key, &overview::keychain_locked());
+                self.prompt_unlock(false);
+            }
+            Some(crate::keychain::LockChange::Unlocked) => {
+                self.withdraw(&key);
+                for lane in self.lanes.values_mut() {
+                    lane.keychain_back();
+                }
+                // What failed for want of the keychain is checked again.
+                self.monitor.network_up(now);
+            }
+            None => {}
+        }
+    }
+
+    /// Asks a locked keychain whether it is unlocked now, when it is time (no prompt).
+    pub(crate) fn probe_lock(&mut self, now: DateTime<Utc>) {
+        let Some(vault) = self.keychain.should_probe(now) else {
+            return;
+        };
+        self.spawn(async move {
+            let asked = tokio::task::spawn_blocking(move || vault.is_locked());
+            if let Ok(Ok(Err(e))) =
+                tokio::time::timeout(crate::keychain::KEYCHAIN_TIMEOUT, asked).await
+            {
+                tracing::warn!("cannot ask the keychain whether it is locked: {e}");
+            }
+            Done::LockProbed
+        });
+    }
+
+    /// Raises the keychain's unlock prompt, on a thread of its own that may wait forever
+    /// (not the runtime's blocking pool, which waits for its threads when it shuts down).
+    pub(crate) fn prompt_unlock(&mut self, asked: bool) {
+        let Some(vault) = self.keychain.should_prompt(asked) else {
+            return;
+        };
+        tracing::info!("asking for the keychain's unlock");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("keychain-unlock".to_owned())
+            .spawn(move || {
+                if let Err(e) = vault.unlock() {
+                    tracing::info!("the keychain stays locked: {e}");
+                }
+                // The vault keeps what this finds.
+                let _ = vault.is_locked();
+                let _ = tx.send(());
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the unlock prompt's thread: {e}");
+        }
+        self.spawn(async move {
+            let _ = rx.await;
+            Done::UnlockAnswered
+        });
+    }
+
     pub(crate) fn keychain_retry(&mut self, now: DateTime<Utc>) {
         if self.keychain.retry_at().is_some_and(|t| t <= now) {
             self.open_keychain();
@@ -171,6 +238,17 @@ impl<H: Host> Controller<H> {
             // The check was of a session older than the one stored since: it says nothing.
             self.monitor.check_now(&profile, now);
             return;
+        }
+        // The server's answer for the checked session: a definite yes makes it the one the
+        // targets get, a definite no takes that away, "could not tell" changes nothing.
+        if let (Ok(Some(info)), Some(work)) = (&session, self.profiles.get_mut(&profile)) {
+            match outcome.status {
+                Status::Valid | Status::Expiring => work.accepted = Some(info.fingerprint.clone()),
+                Status::Invalid if work.accepted.as_ref() == Some(&info.fingerprint) => {
+                    work.accepted = None;
+                }
+                Status::Invalid | Status::Error => {}
+            }
         }
         let captured_at = session
             .as_ref()

@@ -31,8 +31,10 @@ pub enum Topic {
     Refresh,
     /// Something the human asked for that could not be done.
     Problem,
-    /// The app itself (already running, keychain locked, a restart).
+    /// The app itself (already running, a restart).
     App,
+    /// The keychain is locked.
+    Keychain,
 }
 
 impl NoticeKey {
@@ -52,6 +54,8 @@ pub struct TrayModel {
     pub tooltip: String,
     pub lines: Vec<TrayLine>,
     pub autostart: bool,
+    /// While the keychain is locked: what waits (with an Unlock item beside it).
+    pub keychain: Option<String>,
 }
 
 /// One profile in the tray menu.

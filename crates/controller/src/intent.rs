@@ -99,6 +99,8 @@ pub enum Intent {
     SessionsChanged,
     /// The network came back: check and push what waited for it.
     NetworkUp,
+    /// Raise the keychain's unlock prompt (unless one is on screen).
+    UnlockKeychain,
     /// A second launch with nothing to do: the human is told the app runs already.
     AlreadyRunning,
     Quit,
@@ -154,6 +156,7 @@ impl MenuItem {
 pub const MENU_DASHBOARD: &str = "dashboard";
 pub const MENU_AUTOSTART: &str = "autostart";
 pub const MENU_QUIT: &str = "quit";
+pub const MENU_UNLOCK: &str = "unlock";
 
 impl Intent {
     /// The intent of the tray menu item `id`, if it has one.
@@ -162,6 +165,7 @@ impl Intent {
             MENU_DASHBOARD => return Some(Self::OpenDashboard { profile: None }),
             MENU_AUTOSTART => return Some(Self::ToggleAutostart),
             MENU_QUIT => return Some(Self::Quit),
+            MENU_UNLOCK => return Some(Self::UnlockKeychain),
             _ => {}
         }
         let (key, profile) = id.split_once(':')?;
@@ -206,6 +210,10 @@ mod tests {
             assert_eq!(profile, "mtn");
         }
         assert!(matches!(Intent::from_menu("quit"), Some(Intent::Quit)));
+        assert!(matches!(
+            Intent::from_menu(MENU_UNLOCK),
+            Some(Intent::UnlockKeychain)
+        ));
         assert!(Intent::from_menu("nonsense:mtn").is_none());
         assert!(
             Intent::from_menu("profile:mtn").is_none(),

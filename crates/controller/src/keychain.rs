@@ -1,6 +1,10 @@
 //! The vault, as the controller holds it: opened lazily and again after a failure (the app
 //! may start before the keyring daemon), and used only from blocking tasks with a time bound,
 //! never on the loop: a keychain that hangs or waits for an unlock prompt stops nothing.
+//!
+//! A locked keychain raises no prompt by itself (the vault is opened without prompts): the
+//! controller asks for the unlock once per locked spell, or when the human asks, with
+//! never more than one prompt on screen, and watches for the unlock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +18,8 @@ use sessionkeeper_core::vault::Vault;
 pub(crate) const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How soon opening the keychain is tried again after it failed.
 const REOPEN_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+/// How often a locked keychain is asked whether it is unlocked now (no prompt).
+pub(crate) const LOCK_PROBE_EVERY: chrono::Duration = chrono::Duration::seconds(30);
 
 /// Which keychain the app uses.
 #[derive(Debug, Clone)]
@@ -43,11 +49,13 @@ impl Keychain {
     }
 
     /// Opens the vault (blocking: D-Bus on Linux).
+    /// Opens the vault (blocking: D-Bus on Linux), without unlock prompts of its own.
     pub fn open(&self) -> Result<Vault, VaultError> {
         match &self.isolated {
             None => Vault::open_within(KEYCHAIN_TIMEOUT),
             Some((service, dir)) => Vault::open_isolated(KEYCHAIN_TIMEOUT, service, dir.clone()),
         }
+        .map(Vault::without_prompts)
     }
 }
 
@@ -72,6 +80,22 @@ pub(crate) struct State {
     pub(crate) error: Option<String>,
     opening: bool,
     retry_at: Option<DateTime<Utc>>,
+    /// Since when the keychain is known to be locked (refreshes and pushes wait).
+    pub(crate) locked_since: Option<DateTime<Utc>>,
+    /// When to ask a locked keychain again whether it is unlocked.
+    probe_at: Option<DateTime<Utc>>,
+    probing: bool,
+    /// An unlock prompt is on screen (its thread waits for the answer, maybe forever).
+    pub(crate) prompting: bool,
+    /// This locked spell has had its one prompt.
+    prompted: bool,
+}
+
+/// What became of the keychain's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockChange {
+    Locked,
+    Unlocked,
 }
 
 impl State {
@@ -83,7 +107,63 @@ impl State {
             error: None,
             opening: false,
             retry_at: None,
+            locked_since: None,
+            probe_at: None,
+            probing: false,
+            prompting: false,
+            prompted: false,
         }
+    }
+
+    /// Takes in what the vault last saw of the lock (`locked`), at `now`.
+    pub(crate) fn lock_seen(&mut self, locked: bool, now: DateTime<Utc>) -> Option<LockChange> {
+        match (self.locked_since.is_some(), locked) {
+            (false, true) => {
+                tracing::warn!("the keychain is locked: refreshes and pushes wait for the unlock");
+                self.locked_since = Some(now);
+                self.probe_at = Some(now + LOCK_PROBE_EVERY);
+                Some(LockChange::Locked)
+            }
+            (true, false) => {
+                tracing::info!("the keychain is unlocked");
+                self.locked_since = None;
+                self.probe_at = None;
+                self.prompted = false;
+                Some(LockChange::Unlocked)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether to ask the locked keychain about its lock now (it is then being asked).
+    pub(crate) fn should_probe(&mut self, now: DateTime<Utc>) -> Option<Arc<Vault>> {
+        if self.probing || self.probe_at.is_none_or(|t| t > now) {
+            return None;
+        }
+        self.probing = true;
+        self.vault.clone()
+    }
+
+    pub(crate) fn probed(&mut self, now: DateTime<Utc>) {
+        self.probing = false;
+        if self.locked_since.is_some() {
+            self.probe_at = Some(now + LOCK_PROBE_EVERY);
+        }
+    }
+
+    /// Whether to raise the unlock prompt now: the spell's first need of the keychain, or the
+    /// human asked (`asked`); never while one is on screen.
+    pub(crate) fn should_prompt(&mut self, asked: bool) -> Option<Arc<Vault>> {
+        if self.prompting || (self.prompted && !asked) || self.locked_since.is_none() {
+            return None;
+        }
+        self.prompting = true;
+        self.prompted = true;
+        self.vault.clone()
+    }
+
+    pub(crate) fn next_probe(&self) -> Option<DateTime<Utc>> {
+        if self.probing { None } else { self.probe_at }
     }
 
     /// The vault for a task (it waits while the vault is being opened).

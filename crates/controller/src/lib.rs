@@ -41,7 +41,7 @@ use tokio::sync::mpsc;
 
 pub use dashboard::{Card, Configuration, DashboardState, Reach};
 pub use host::{Host, LoginWindow, NoticeKey, Topic, TrayLine, TrayModel};
-pub use intent::{Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MenuItem, Reply};
+pub use intent::{Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem, Reply};
 pub use keychain::Keychain;
 
 /// Everything the controller needs to start.
@@ -55,6 +55,8 @@ pub struct Setup {
     pub demo: bool,
     /// Whether start-at-login is on.
     pub autostart: bool,
+    /// How hard each push call is tried (the default unless a test wants it quicker).
+    pub retry: Option<sessionkeeper_core::push::RetryPolicy>,
 }
 
 /// How to reach a running controller.
@@ -82,6 +84,10 @@ enum Message {
 #[derive(Debug)]
 enum Done {
     Keychain(Result<Arc<Vault>, VaultError>),
+    /// A locked keychain was asked about its lock (the vault keeps the answer).
+    LockProbed,
+    /// The unlock prompt was answered (the vault keeps whether it is unlocked now).
+    UnlockAnswered,
     Checked(checks::Checked),
     Health(String, sessionkeeper_core::health::HealthAnswer),
     Session(sessions::Finished),
@@ -209,7 +215,11 @@ impl<H: Host> Controller<H> {
             demo: setup.demo,
             tx,
             checker: Arc::new(Checker::new()),
-            pusher: Arc::new(Pusher::new()),
+            pusher: Arc::new({
+                let mut pusher = Pusher::new();
+                pusher.retry = setup.retry.unwrap_or_default();
+                pusher
+            }),
             health_client: sessionkeeper_core::health::client(),
             keychain: keychain::State::new(setup.keychain.clone()),
             events_stamp: setup.history.as_ref().and_then(History::stamp),
@@ -265,11 +275,17 @@ impl<H: Host> Controller<H> {
             Message::Intent(intent) => self.on_intent(intent, now),
             Message::Done(done) => self.on_done(done, now),
         }
+        self.notice_lock(now);
     }
 
     fn on_done(&mut self, done: Done, now: DateTime<Utc>) {
         match done {
             Done::Keychain(result) => self.keychain_opened(result, now),
+            Done::LockProbed => self.keychain.probed(now),
+            Done::UnlockAnswered => {
+                self.keychain.prompting = false;
+                self.keychain.probed(now);
+            }
             Done::Checked(checked) => self.checked(checked, now),
             Done::Health(profile, answer) => self.health_answered(&profile, answer, now),
             Done::Session(finished) => self.session_finished(finished, now),
@@ -330,6 +346,7 @@ impl<H: Host> Controller<H> {
             Intent::SecretsChanged => self.secrets_changed(now),
             Intent::SessionsChanged => self.reread_sessions(),
             Intent::NetworkUp => self.network_up(now),
+            Intent::UnlockKeychain => self.prompt_unlock(true),
             Intent::AlreadyRunning => self.notify(
                 NoticeKey::new("", Topic::App),
                 &sessionkeeper_core::overview::already_running(),
@@ -345,12 +362,20 @@ impl<H: Host> Controller<H> {
     /// Everything that is due at `now`: checks, refreshes, health, pushes, timers.
     fn on_time(&mut self, now: DateTime<Utc>) {
         self.keychain_retry(now);
+        self.probe_lock(now);
         self.reload_records();
         self.start_checks(now);
-        self.start_refreshes(now);
+        // Refreshes and pushes need the keychain's credentials and tokens: while it is
+        // locked they wait (checks go on with the session key already read).
+        let locked = self.keychain.locked_since.is_some();
+        if !locked {
+            self.start_refreshes(now);
+        }
         self.start_health(now);
         self.retry_logins(now);
-        self.converge(now);
+        if !locked {
+            self.converge(now);
+        }
         if self.clipboard_clear_at.is_some_and(|t| t <= now) {
             self.clipboard_clear_at = None;
             self.host.clear_clipboard();
@@ -362,6 +387,7 @@ impl<H: Host> Controller<H> {
         [
             Some(self.monitor.next_wake(now)),
             self.keychain.retry_at(),
+            self.keychain.next_probe(),
             self.next_health(),
             self.next_push(now),
             self.next_login_retry(),

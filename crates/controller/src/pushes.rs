@@ -39,6 +39,13 @@ pub(crate) struct Lane {
     not_before: Option<DateTime<Utc>>,
 }
 
+impl Lane {
+    /// The keychain is back: what waited for it is not held back any longer.
+    pub(crate) fn keychain_back(&mut self) {
+        self.not_before = None;
+    }
+}
+
 /// How long a lane waits when the keychain could not give what a push needs.
 const KEYCHAIN_RETRY: chrono::Duration = chrono::Duration::seconds(30);
 

@@ -244,6 +244,10 @@ impl<H: Host> Controller<H> {
                     self.monitor.refresh_finished(&id, true, now);
                     self.stored(&id, &session, fingerprint, PushCause::Refresh, now);
                 }
+                Err(e) if e.is_keychain_locked() => {
+                    tracing::info!(profile = %id, "refresh waits for the keychain's unlock");
+                    self.monitor.refresh_postponed(&id);
+                }
                 Err(e) => {
                     tracing::warn!(profile = %id, "refresh failed: {e}");
                     self.monitor.refresh_finished(&id, false, now);

@@ -75,7 +75,12 @@ impl<H: Host> Controller<H> {
                     .is_some_and(|p| !p.push.is_empty()),
             })
             .collect();
+        let keychain = self
+            .keychain
+            .locked_since
+            .map(|_| overview::keychain_locked_line());
         let tooltip = std::iter::once("Session Keeper".to_owned())
+            .chain(keychain.clone())
             .chain(lines.iter().map(|l| l.title.clone()))
             .collect::<Vec<_>>()
             .join("\n");
@@ -84,6 +89,7 @@ impl<H: Host> Controller<H> {
             tooltip,
             lines,
             autostart: self.autostart,
+            keychain,
         }
     }
 

@@ -199,6 +199,13 @@ impl Monitor {
         }
     }
 
+    /// A refresh of `profile` could not start its work (the keychain is locked): it did not
+    /// happen, and is due again as soon as it can be.
+    pub fn refresh_postponed(&mut self, profile: &str) {
+        self.refreshing.remove(profile);
+        self.last_refresh.remove(profile);
+    }
+
     /// Production's state of `profile` (shown in its menu line; it colours the tray).
     pub fn set_production(
         &mut self,

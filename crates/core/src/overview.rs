@@ -482,15 +482,22 @@ pub fn already_running() -> NoticeText {
     )
 }
 
-/// The keychain is locked: checks wait until it is unlocked (nothing is read meanwhile).
-pub fn keychain_locked(detail: &str) -> NoticeText {
+/// The keychain is locked: checks go on with what is already read; refreshes and pushes
+/// wait until it is unlocked. One per locked spell; withdrawn at the unlock.
+pub fn keychain_locked() -> NoticeText {
     NoticeText::plain(
         "",
         "Session Keeper: the keychain is locked".to_owned(),
-        format!(
-            "Unlock your keychain (log in to the desktop, or unlock the login keyring) and Session Keeper goes on by itself. {detail}"
-        ),
+        "Checks go on; refreshes and pushes wait until it is unlocked. Unlock it (the \
+         desktop's prompt, or Unlock the keychain… in the tray menu) and Session Keeper goes \
+         on by itself."
+            .to_owned(),
     )
+}
+
+/// The tray menu's line while the keychain is locked.
+pub fn keychain_locked_line() -> String {
+    "Keychain locked: refreshes and pushes wait".to_owned()
 }
 
 /// The app's loop failed and was restarted.

@@ -317,6 +317,16 @@ pub enum RenewError {
     },
 }
 
+impl RenewError {
+    /// The keychain was locked: nothing was tried, and the refresh waits for the unlock.
+    pub fn is_keychain_locked(&self) -> bool {
+        matches!(
+            self,
+            Self::Keychain(crate::error::VaultError::Locked { .. })
+        )
+    }
+}
+
 /// The username and password of `profile` from the keychain.
 pub fn login_credentials(
     vault: &crate::vault::Vault,
@@ -379,6 +389,10 @@ pub fn failure_recorded(
     e: &RenewError,
     now: chrono::DateTime<chrono::Utc>,
 ) {
+    if e.is_keychain_locked() {
+        // Not a failure of the refresh: it waits for the unlock.
+        return;
+    }
     if let Some(h) = history
         && let Err(err) = h.append(&crate::history::Event::RefreshFailed {
             profile: profile.id.clone(),

@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::serve::ConnectionKill;
 use crate::world::gate::{ApiCall, ApiFault, Service};
 use crate::world::{Shared, lock};
 
@@ -90,8 +91,35 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
         lock(state).api_calls.push(call);
         return response;
     }
+    let reset_after = take_reset_after(state, service, &call);
+    let kill = request.extensions().get::<ConnectionKill>().cloned();
     lock(state).api_calls.push(call);
-    next.run(request).await
+    let response = next.run(request).await;
+    if reset_after && let Some(kill) = kill {
+        // Carried out, and the answer lost on the way back: the client cannot tell.
+        kill.0.notify_one();
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// Whether `call` is one to carry out and then reset (and counts it).
+fn take_reset_after(state: &Shared, service: Service, call: &ApiCall) -> bool {
+    let mut s = lock(state);
+    let Some(i) = s
+        .resets_after
+        .iter()
+        .position(|(svc, method, prefix, left)| {
+            *svc == service
+                && *method == call.method
+                && call.path.starts_with(prefix.as_str())
+                && *left > 0
+        })
+    else {
+        return false;
+    };
+    s.resets_after[i].3 -= 1;
+    true
 }
 
 fn scripted(service: Service, f: &ApiFault, now: chrono::DateTime<chrono::Utc>) -> Response {

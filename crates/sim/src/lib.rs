@@ -165,6 +165,25 @@ impl Sim {
         self.lock().api_faults.push(fault);
     }
 
+    /// The next `count` `method` calls to `service` whose path (without the `/github` or
+    /// `/vercel` prefix) starts with `path` are carried out, and then their connection is
+    /// reset before the answer is sent: the client cannot tell whether they took effect.
+    pub fn reset_after(&self, service: Service, method: &str, path: &str, count: u32) {
+        self.lock()
+            .resets_after
+            .push((service, method.to_owned(), path.to_owned(), count));
+    }
+
+    /// Sets how long a redeploy takes to build from now on.
+    pub fn set_build_time(&self, build: Duration) {
+        self.lock().config.vercel_build_time = build;
+    }
+
+    /// Drops every scripted answer still waiting.
+    pub fn clear_api_faults(&self) {
+        self.lock().api_faults.clear();
+    }
+
     /// Every GitHub and Vercel call, oldest first (header names only, never values).
     pub fn api_calls(&self) -> Vec<ApiCall> {
         self.lock().api_calls.clone()

@@ -71,6 +71,14 @@ impl Failure {
         }
     }
 
+    /// The hint with the target's own account in place of `account:NAME`.
+    fn naming_account(mut self, account: &str) -> Self {
+        self.hint = self
+            .hint
+            .replace("account:NAME", &format!("account:{account}"));
+        self
+    }
+
     pub(crate) fn auth(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::Auth,
@@ -480,12 +488,15 @@ where
         let started = Instant::now();
         let work = std::panic::AssertUnwindSafe(work(target)).catch_unwind();
         async move {
-            let result = work.await.unwrap_or_else(|_| {
-                Err(Failure::new(
-                    "the push of this target failed unexpectedly (a bug; see the log)",
-                    "report this as a bug",
-                ))
-            });
+            let result = work
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::new(
+                        "the push of this target failed unexpectedly (a bug; see the log)",
+                        "report this as a bug",
+                    ))
+                })
+                .map_err(|f| f.naming_account(target.account()));
             TargetOutcome {
                 target: target_name(target),
                 account: target.account().to_owned(),

@@ -75,6 +75,16 @@ pub fn service_name() -> String {
 pub struct Vault {
     items: keychain::Items,
     slots: Slots,
+    /// Whether a read of a locked keychain may raise the desktop's unlock prompt (the CLI,
+    /// run by a human) or fails at once with [`VaultError::Locked`] (the tray app, which
+    /// asks for the unlock itself, once: [`Vault::unlock`]).
+    prompts: bool,
+    lock_probe: platform::LockProbe,
+    /// What the last look at the lock found (see [`Vault::seen_locked`]).
+    seen_locked: std::sync::atomic::AtomicBool,
+    /// The session-file key once read: the sessions stay readable while the keychain is
+    /// locked (a screen lock), so checks go on.
+    key: std::sync::Mutex<Option<sealed::Key>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -142,12 +152,56 @@ impl Vault {
                 service: SERVICE.to_owned(),
             },
             slots: Slots { dir: sessions_dir },
+            prompts: true,
+            lock_probe: platform::LockProbe::default(),
+            seen_locked: std::sync::atomic::AtomicBool::new(false),
+            key: std::sync::Mutex::new(None),
         }
+    }
+
+    /// This vault, but a read of a locked keychain fails at once with
+    /// [`VaultError::Locked`] instead of raising the desktop's unlock prompt (see
+    /// [`Vault::unlock`]). What the tray app uses.
+    #[must_use]
+    pub fn without_prompts(mut self) -> Self {
+        self.prompts = false;
+        self
+    }
+
+    /// Whether the keychain is locked now (never raises a prompt). Always false where the
+    /// platform cannot tell beforehand.
+    pub fn is_locked(&self) -> Result<bool, VaultError> {
+        let locked = self.lock_probe.locked()?;
+        self.seen_locked
+            .store(locked, std::sync::atomic::Ordering::SeqCst);
+        Ok(locked)
+    }
+
+    /// Whether the last look at the lock (by a read of a vault [without
+    /// prompts](Vault::without_prompts), or [`Vault::is_locked`]) found the keychain locked.
+    pub fn seen_locked(&self) -> bool {
+        self.seen_locked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Raises the desktop's unlock prompt and waits for its answer (which may never come:
+    /// call it on a thread of its own). Ok once unlocked.
+    pub fn unlock(&self) -> Result<(), VaultError> {
+        self.lock_probe.unlock()
+    }
+
+    /// The keychain items, unless this vault does not prompt and the keychain is locked.
+    fn items(&self) -> Result<&keychain::Items, VaultError> {
+        if !self.prompts && self.is_locked()? {
+            return Err(VaultError::Locked {
+                detail: "the keychain is locked".to_owned(),
+            });
+        }
+        Ok(&self.items)
     }
 
     /// Checks that the keychain answers and is unlocked, by reading the index item.
     pub fn probe(&self) -> Result<(), VaultError> {
-        self.items.probe()
+        self.items()?.probe()
     }
 
     /// The keychain service name the items are stored under.
@@ -162,13 +216,14 @@ impl Vault {
     // ---- small secrets ------------------------------------------------------------------
 
     pub fn get_secret(&self, name: &SecretName) -> Result<Option<Secret>, VaultError> {
-        self.items.read(&name.item()).map(|v| v.map(Secret::new))
+        self.items()?.read(&name.item()).map(|v| v.map(Secret::new))
     }
 
     pub fn set_secret(&self, name: &SecretName, value: &Secret) -> Result<(), VaultError> {
         let item = name.item();
-        self.items.write(&item, value.expose())?;
-        self.items.update_index(|index| {
+        let items = self.items()?;
+        items.write(&item, value.expose())?;
+        items.update_index(|index| {
             index.insert(item.clone());
         })?;
         self.secrets_changed();
@@ -191,8 +246,9 @@ impl Vault {
 
     pub fn delete_secret(&self, name: &SecretName) -> Result<bool, VaultError> {
         let item = name.item();
-        let existed = self.items.delete(&item)?;
-        self.items.update_index(|index| {
+        let items = self.items()?;
+        let existed = items.delete(&item)?;
+        items.update_index(|index| {
             index.remove(&item);
         })?;
         self.secrets_changed();
@@ -212,7 +268,7 @@ impl Vault {
 
     /// The names of the items set through this vault (never their values).
     pub fn index(&self) -> Result<BTreeSet<String>, VaultError> {
-        self.items.index()
+        self.items()?.index()
     }
 
     // ---- sessions -----------------------------------------------------------------------
@@ -366,15 +422,22 @@ impl Vault {
     /// but never while session files exist: a key that went missing must not silently make
     /// every stored session unreadable.
     fn session_key(&self, create: bool) -> Result<Option<sealed::Key>, VaultError> {
-        if let Some(b64) = self.items.read(sealed::SESSION_KEY_ITEM)? {
+        let mut cached = self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(key) = cached.as_ref() {
+            return Ok(Some(key.clone()));
+        }
+        if let Some(b64) = self.items()?.read(sealed::SESSION_KEY_ITEM)? {
             let b64 = zeroize::Zeroizing::new(b64);
-            return sealed::decode_key(&b64)
-                .map(Some)
-                .ok_or_else(|| VaultError::Corrupt {
-                    profile: "*".to_owned(),
-                    why: "the key item in the keychain is not a 32-byte base64 key".to_owned(),
-                    dir: self.slots.dir.clone(),
-                });
+            let key = sealed::decode_key(&b64).ok_or_else(|| VaultError::Corrupt {
+                profile: "*".to_owned(),
+                why: "the key item in the keychain is not a 32-byte base64 key".to_owned(),
+                dir: self.slots.dir.clone(),
+            })?;
+            *cached = Some(key.clone());
+            return Ok(Some(key));
         }
         if !create {
             return Ok(None);
@@ -385,8 +448,9 @@ impl Vault {
             });
         }
         let key = sealed::new_key();
-        self.items
+        self.items()?
             .write(sealed::SESSION_KEY_ITEM, &sealed::encode_key(&key))?;
+        *cached = Some(key.clone());
         Ok(Some(key))
     }
 }

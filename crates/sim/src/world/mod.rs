@@ -187,6 +187,9 @@ pub(crate) struct SimState {
     pub(crate) login_codes: std::collections::HashSet<String>,
     /// How far the simulated world's clock is ahead of the real one ([`crate::Sim::advance`]).
     pub(crate) offset: Duration,
+    /// Calls to carry out and then answer with a reset connection: (service, method, path
+    /// prefix, how many more).
+    pub(crate) resets_after: Vec<(gate::Service, String, String, u32)>,
 }
 
 impl SimState {
@@ -229,6 +232,7 @@ impl SimState {
             requests: Vec::new(),
             connections: 0,
             offset: Duration::ZERO,
+            resets_after: Vec::new(),
         }
     }
 
