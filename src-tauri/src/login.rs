@@ -3,8 +3,11 @@
 //! cookie file on disk) and in no capability (no IPC). The pre-fill script (from the
 //! controller) runs on pages of the login origin only. What the window shows — its URL and
 //! the cookies of the profile's `cookie_urls`, HttpOnly included — goes to the controller when
-//! it changes; a `redirect-param` token is taken from the redirect in `on_navigation`, which
-//! stops it. The window's title is the controller's banner.
+//! it changes; a `redirect-param` token is taken from the main frame's URL only (a page load,
+//! or the URL as polled), never from an iframe's navigation, so an embedded page cannot
+//! plant its own session. The window goes nowhere but `https` (and plain `http` to loopback),
+//! opens no other window and downloads nothing. The window's title is the controller's
+//! banner.
 
 use std::hash::{Hash as _, Hasher as _};
 use std::time::Duration;
@@ -21,7 +24,8 @@ use tokio::sync::mpsc;
 /// How often the window's URL and cookies are looked at while a login is under way.
 const POLL: Duration = Duration::from_millis(300);
 /// Set to `off` to let WebDriver drive the login window (automation needs a persistent WebKit
-/// context). Cookies then land in WebKit's plaintext cookie file: for e2e tests only.
+/// context). Cookies then land in WebKit's plaintext cookie file: for e2e tests only, so a
+/// release build ignores it.
 pub(crate) const INCOGNITO_ENV: &str = "SESSIONKEEPER_LOGIN_INCOGNITO";
 
 pub(crate) fn label(profile: &str) -> String {
@@ -29,7 +33,23 @@ pub(crate) fn label(profile: &str) -> String {
 }
 
 fn incognito() -> bool {
-    std::env::var(INCOGNITO_ENV).map_or(true, |v| v != "off")
+    !cfg!(debug_assertions) || std::env::var(INCOGNITO_ENV).map_or(true, |v| v != "off")
+}
+
+/// Where a login window may go: `https`, plain `http` to this machine only (local
+/// simulators), and the page-internal schemes. Never `file:`, the app's own `tauri:` pages
+/// or any other scheme a page could use to reach the machine or the app.
+fn may_navigate(url: &Url) -> bool {
+    match url.scheme() {
+        "https" | "about" | "data" | "blob" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 /// Opens the login window the controller asked for.
@@ -54,23 +74,34 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
     }
     let login_origin = url.origin();
     let (tokens, mut redirected) = mpsc::unbounded_channel::<Secret>();
-    let nav_profile = profile.clone();
+    let load_profile = profile.clone();
+    let (nav_id, window_id, download_id) = (id.clone(), id.clone(), id.clone());
     let built = WebviewWindowBuilder::new(app, label(&id), WebviewUrl::External(url))
         .title(title)
         .inner_size(960.0, 760.0)
         .incognito(incognito)
         .focused(true)
-        // Main thread, for every navigation and redirect (iframes too): stay cheap.
-        .on_navigation(
-            move |url| match capture::token_in_redirect(&nav_profile, url) {
-                Some(token) => {
-                    let _ = tokens.send(token);
-                    false // the callback page never loads with the token in its URL
-                }
-                None => true,
-            },
-        )
+        // Main thread, for every navigation of every frame: stay cheap.
+        .on_navigation(move |url| {
+            let allowed = may_navigate(url);
+            if !allowed {
+                tracing::warn!(profile = %nav_id, scheme = url.scheme(), "refused a navigation");
+            }
+            allowed
+        })
+        .on_new_window(move |url, _| {
+            tracing::warn!(profile = %window_id, scheme = url.scheme(), "refused a new window");
+            tauri::webview::NewWindowResponse::Deny
+        })
+        .on_download(move |_, _| {
+            tracing::warn!(profile = %download_id, "refused a download");
+            false
+        })
         .on_page_load(move |window, payload| {
+            // A page load is the main frame's: its URL may carry the token.
+            if let Some(token) = capture::token_in_redirect(&load_profile, payload.url()) {
+                let _ = tokens.send(token);
+            }
             // Only a page of the login origin ever receives the script (it holds the
             // password); the script checks the origin and the frame again, in the page.
             if payload.event() == PageLoadEvent::Finished
@@ -92,29 +123,55 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
     tracing::info!(profile = %id, "login window opened");
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut last = None;
+        let mut last_seen = None;
+        let mut last_token = None;
+        let mut offer = |token: Secret| {
+            // Each token once, whichever of the load event and the poll saw it first.
+            let seen = hash_of(token.expose());
+            if last_token != Some(seen) {
+                last_token = Some(seen);
+                crate::state::send(
+                    &app,
+                    Intent::LoginToken {
+                        profile: id.clone(),
+                        token,
+                    },
+                );
+            }
+        };
         loop {
             tokio::select! {
                 token = redirected.recv() => {
                     // None: the webview is gone (its page was closed: by the human, by a page
                     // script, or over WebDriver). Whatever is left of the window goes too.
                     let Some(token) = token else { break };
-                    crate::state::send(&app, Intent::LoginToken { profile: id.clone(), token });
+                    offer(token);
                 }
                 () = tokio::time::sleep(POLL) => {
                     if app.get_webview_window(window.label()).is_none() {
                         break;
                     }
-                    if profile.capture != Capture::Cookies {
-                        continue;
-                    }
-                    let Some((url, cookies)) = read(&window, &profile).await else {
-                        continue;
-                    };
-                    let seen = fingerprint(&url, &cookies);
-                    if last != Some(seen) {
-                        last = Some(seen);
-                        crate::state::send(&app, Intent::LoginSeen { profile: id.clone(), url, cookies });
+                    match profile.capture {
+                        // The main frame's URL, in case the token came without a page load.
+                        Capture::RedirectParam => {
+                            if let Some(token) = main_frame_url(&window)
+                                .await
+                                .and_then(|url| capture::token_in_redirect(&profile, &url))
+                            {
+                                offer(token);
+                            }
+                        }
+                        Capture::Cookies => {
+                            let Some((url, cookies)) = read(&window, &profile).await else {
+                                continue;
+                            };
+                            let seen = fingerprint(&url, &cookies);
+                            if last_seen != Some(seen) {
+                                last_seen = Some(seen);
+                                crate::state::send(&app, Intent::LoginSeen { profile: id.clone(), url, cookies });
+                            }
+                        }
+                        Capture::Manual => {}
                     }
                 }
             }
@@ -122,6 +179,21 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
         let _ = window.destroy();
         crate::state::send(&app, Intent::LoginClosed { profile: id });
     });
+}
+
+/// The main frame's URL (blocking getter, off the runtime), `None` if the window went away.
+async fn main_frame_url(window: &WebviewWindow) -> Option<Url> {
+    let window = window.clone();
+    tokio::task::spawn_blocking(move || window.url().ok())
+        .await
+        .ok()
+        .flatten()
+}
+
+fn hash_of(text: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Brings the open login window of `profile` forward.

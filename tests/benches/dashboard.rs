@@ -70,11 +70,11 @@ url = "{products}"
     );
     let _ = writeln!(
         out,
-        "{:<10}{:>26}{:>30}",
+        "{:<10}{:>32}{:>36}",
         "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes"
     );
     for (name, (own, webkit)) in &runs {
-        let _ = writeln!(out, "{name:<10}{own:>26}{webkit:>30}");
+        let _ = writeln!(out, "{name:<10}{own:>32}{webkit:>36}");
     }
     let sum = |which: &str| -> u64 {
         runs.iter()

@@ -317,7 +317,7 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
 }
 
 #[test]
-fn with_redirect_param_the_token_is_taken_from_the_redirect_and_the_callback_never_loads() {
+fn with_redirect_param_the_token_is_taken_from_the_main_frames_redirect() {
     let _desktop = take_desktop();
     let sim = SimHandle::start(SimConfig::default());
     let env = ready(&sim, "login-token", "breeze");
@@ -346,11 +346,13 @@ fn with_redirect_param_the_token_is_taken_from_the_redirect_and_the_callback_nev
     let (github, vercel) = pushed(&sim, "BREEZE_SESSION");
     assert_eq!(github.as_deref(), Some(export));
     assert_eq!(vercel.as_deref(), Some(export));
+    // The token is taken from the main frame's URL once the callback is reached: WebKit
+    // tells a navigation of the main frame from an iframe's only by its page load.
     assert!(
-        !sim.requests()
+        sim.requests()
             .iter()
             .any(|r| r.path.starts_with("/token/callback")),
-        "the navigation to the callback (token in its URL) was stopped"
+        "the main frame reached the callback"
     );
     let log = driver.log();
     assert!(log.contains("tray: green"), "{log}");
@@ -506,4 +508,103 @@ fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
         let _ = client.close().await;
     });
     assert_ne!(env.run(&["export", "mtn", "--output-only"]).stdout, before);
+}
+
+/// A hostile page inside the login page (an ad in an iframe, on another origin) plants a live
+/// token of its own by redirecting its frame to the callback; the page also offers a
+/// window.open, a download, a `file:` and a `tauri:` link. None of it goes anywhere, and the
+/// session stored is the one the human's own login made.
+#[test]
+fn the_login_window_refuses_popups_downloads_file_and_app_pages_and_ignores_a_token_planted_in_an_iframe()
+ {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = ready(&sim, "login-hostile", "breeze");
+    let text = config(&sim);
+    let hostile = text.replace("demo-key\"", "demo-key&hostile=1\"");
+    assert_ne!(
+        hostile, text,
+        "the breeze login_url carries the hostile flag"
+    );
+    env.write_config(&hostile);
+    let bus = BusMonitor::start(env.root.path());
+    let driver = Driver::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        click_re_authenticate(&bus, &driver, "Breeze Login Test");
+        switch_to_window(&client, &sim.urls().token_login, WAIT).await;
+        // The ad's frame has redirected to the callback with its own live token.
+        driver.wait_for_log("the ad planted its token", WAIT, |_| {
+            !sim.planted_tokens().is_empty()
+                && sim.requests().iter().any(|r| r.path == "/token/callback")
+        });
+        let windows = window_count(&client).await;
+        click_when_enabled(&client, "#popup").await;
+        driver.wait_for_log("the new window refused", WAIT, |log| {
+            log.contains("refused a new window")
+        });
+        click_when_enabled(&client, "#download").await;
+        driver.wait_for_log("the download refused", WAIT, |log| {
+            log.contains("refused a download")
+        });
+        // A page's own file: and tauri: links WebKit refuses by itself (a web page may not
+        // open local resources); a navigation from outside the page (as WebDriver's, or a
+        // typed URL) reaches the window's own rule, which refuses it too.
+        click_when_enabled(&client, "#file").await;
+        click_when_enabled(&client, "#app").await;
+        // A refused navigation never loads: WebDriver would wait for it until its page load
+        // timeout (300 s by default).
+        let timeouts = client.get_timeouts().await.expect("the timeouts");
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                None,
+                Some(Duration::from_secs(1)),
+                None,
+            ))
+            .await
+            .expect("a short page load timeout");
+        for (url, scheme) in [
+            ("file:///etc/hostname", "file"),
+            ("tauri://localhost/index.html", "tauri"),
+        ] {
+            let _ = client.goto(url).await;
+            driver.wait_for_log(&format!("the {scheme}: page refused"), WAIT, |log| {
+                log.contains(&format!(
+                    "refused a navigation profile=breeze scheme=\"{scheme}\""
+                ))
+            });
+        }
+        client
+            .update_timeouts(timeouts)
+            .await
+            .expect("the timeouts back");
+        assert_eq!(window_count(&client).await, windows, "no window was opened");
+        let url = client.current_url().await.expect("the login window's URL");
+        assert!(
+            url.as_str().starts_with(&sim.urls().token_login),
+            "the login page stayed: {url}"
+        );
+        // The planted token was never taken: the window waits for the human's login.
+        let log = driver.log();
+        assert!(!log.contains("logged in"), "{log}");
+        click_when_enabled(&client, "#submit").await;
+        the_app_does_the_rest(&client, &driver, "Breeze Login Test", "breeze").await;
+        let _ = client.close().await;
+    });
+    let export = env.run(&["export", "breeze", "--output-only"]).stdout;
+    let token = decode(export.trim())["token"]
+        .as_str()
+        .expect("a token was captured")
+        .to_owned();
+    assert!(
+        !sim.planted_tokens().contains(&token),
+        "the stored token is the human's, not the ad's"
+    );
+    let downloads = env.home().join("Downloads");
+    assert!(
+        std::fs::read_dir(&downloads).map_or(true, |mut d| d.next().is_none()),
+        "nothing was downloaded to {}",
+        downloads.display()
+    );
 }

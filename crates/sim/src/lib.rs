@@ -149,6 +149,11 @@ impl Sim {
         self.lock().requests.clone()
     }
 
+    /// The tokens the hostile login page's ad planted (`&hostile=1` on the token login).
+    pub fn planted_tokens(&self) -> Vec<String> {
+        self.lock().planted_tokens.clone()
+    }
+
     /// Moves the simulated world's clock forward: sessions, captcha tokens and builds age by
     /// `by` at once (tests of the app's controller move its fake clock by as much).
     pub fn advance(&self, by: Duration) {

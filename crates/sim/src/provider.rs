@@ -25,6 +25,9 @@ pub(crate) fn routes() -> Router<Shared> {
             get(token_login_page).post(token_login_submit),
         )
         .route("/token/callback", get(token_callback))
+        // What a hostile page (an ad in the login page, say) tries in a login window.
+        .route("/ad/frame", get(ad_frame))
+        .route("/files/report.csv", get(download))
         .route("/app/{project}", get(app_page))
 }
 
@@ -127,6 +130,45 @@ async fn moved(State(state): State<Shared>) -> Response {
 #[derive(Deserialize)]
 struct ApiKeyQuery {
     api_key: Option<String>,
+    /// `1`: the page embeds what a hostile page would try (`hostile_parts`).
+    hostile: Option<String>,
+}
+
+/// An ad in an iframe (another origin) that plants a session of its own through a redirect to
+/// the callback, a window.open, a download, a `file:` and a `tauri:` link.
+fn hostile_parts(sso_origin: &str) -> String {
+    format!(
+        "<iframe id=\"ad\" title=\"ad\" src=\"{sso_origin}/ad/frame\" width=\"300\" height=\"60\"></iframe>\
+         <button type=\"button\" id=\"popup\" onclick=\"window.open('/token/login?api_key=x', '_blank')\">Open</button>\
+         <a id=\"download\" href=\"/files/report.csv\">report</a>\
+         <a id=\"file\" href=\"file:///etc/hostname\">file</a>\
+         <a id=\"app\" href=\"tauri://localhost/index.html\">app</a>"
+    )
+}
+
+/// The ad's frame: it mints a live token of its own and redirects to the callback with it.
+async fn ad_frame(State(state): State<Shared>) -> Response {
+    let mut s = lock(&state);
+    let planted = s.mint(SessionKind::Token, None);
+    s.planted_tokens.push(planted.value.clone());
+    let location = format!("{}?apisession={}", s.urls.token_callback, planted.value);
+    redirect(&location)
+}
+
+/// A file served as an attachment (a download); recorded.
+async fn download(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    lock(&state)
+        .requests
+        .push(recorded("GET", "/files/report.csv", &headers));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/csv")
+        .header(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"report.csv\"",
+        )
+        .body(axum::body::Body::from("a,b\n1,2\n"))
+        .expect("static response parts are valid")
 }
 
 async fn token_login_page(State(state): State<Shared>, Query(q): Query<ApiKeyQuery>) -> Response {
@@ -138,12 +180,17 @@ async fn token_login_page(State(state): State<Shared>, Query(q): Query<ApiKeyQue
         )
             .into_response();
     }
+    let hostile = if q.hostile.as_deref() == Some("1") {
+        hostile_parts(&s.urls.sso_origin)
+    } else {
+        String::new()
+    };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Broker API login</title></head><body>\
          <form method=\"post\" action=\"/token/login?api_key={key}\" id=\"login\">\
          <label>User ID <input type=\"text\" name=\"username\" id=\"username\"></label>\
          <label>Password <input type=\"password\" name=\"password\" id=\"password\"></label>\
-         <button type=\"submit\" id=\"submit\">Login</button></form></body></html>",
+         <button type=\"submit\" id=\"submit\">Login</button></form>{hostile}</body></html>",
         key = s.config.api_key
     ))
     .into_response()

@@ -190,6 +190,8 @@ pub(crate) struct SimState {
     /// Calls to carry out and then answer with a reset connection: (service, method, path
     /// prefix, how many more).
     pub(crate) resets_after: Vec<(gate::Service, String, String, u32)>,
+    /// Tokens the hostile login page's ad minted for itself.
+    pub(crate) planted_tokens: Vec<String>,
 }
 
 impl SimState {
@@ -233,6 +235,7 @@ impl SimState {
             connections: 0,
             offset: Duration::ZERO,
             resets_after: Vec::new(),
+            planted_tokens: Vec::new(),
         }
     }
 
