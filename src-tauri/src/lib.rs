@@ -41,6 +41,9 @@ pub use args::Args;
 pub fn main() -> ExitCode {
     let args = Args::parse();
     logging::init();
+    if let Err(e) = sessionkeeper_core::process::disable_core_dumps() {
+        tracing::warn!("cannot turn core dumps off: {e}");
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,15 +1,72 @@
 //! Logs: to stderr, and to `sessionkeeper-app.log` in the platform log dir once the app knows
-//! it. Nothing logged ever holds a secret (core's outcomes and errors never carry one).
+//! it, at most [`LOG_CAP`] bytes (then it becomes `sessionkeeper-app.log.1` and a new one
+//! starts). Nothing logged ever holds a secret (core's outcomes and errors never carry one).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-static FILE: OnceLock<Mutex<File>> = OnceLock::new();
+/// How large the log file may grow before it is rotated (one older file is kept).
+const LOG_CAP: u64 = 5 * 1024 * 1024;
+
+static FILE: OnceLock<Mutex<LogFile>> = OnceLock::new();
+
+/// The log file, its path and how much it holds.
+#[derive(Debug)]
+struct LogFile {
+    file: File,
+    path: PathBuf,
+    size: u64,
+}
+
+impl LogFile {
+    fn open(path: PathBuf) -> std::io::Result<Self> {
+        let file = open_private(&path)?;
+        // Private, whoever made it.
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        let size = file.metadata()?.len();
+        let mut log = Self { file, path, size };
+        if log.size >= LOG_CAP {
+            log.rotate()?;
+        }
+        Ok(log)
+    }
+
+    fn write(&mut self, buf: &[u8]) {
+        if self.size + buf.len() as u64 > LOG_CAP {
+            let _ = self.rotate();
+        }
+        if self.file.write_all(buf).is_ok() {
+            self.size += buf.len() as u64;
+        }
+    }
+
+    /// The full file becomes `….log.1` (replacing an older one); a new one starts.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let mut older = self.path.clone().into_os_string();
+        older.push(".1");
+        std::fs::rename(&self.path, &older)?;
+        // Private, whoever made it.
+        #[cfg(unix)]
+        std::fs::set_permissions(&older, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        self.file = open_private(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+fn open_private(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
 
 /// Starts logging to stderr (`RUST_LOG` overrides the default `info` for our crates).
 pub(crate) fn init() {
@@ -33,11 +90,7 @@ pub(crate) fn to_file(dir: Option<PathBuf>) {
         return;
     }
     let path = dir.join("sessionkeeper-app.log");
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
+    match LogFile::open(path.clone()) {
         Ok(file) => {
             let _ = FILE.set(Mutex::new(file));
             tracing::info!("logging to {}", path.display());
@@ -53,10 +106,9 @@ struct Both;
 impl Write for Both {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if let Some(file) = FILE.get() {
-            let mut file = file
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = file.write_all(buf);
+            file.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .write(buf);
         }
         std::io::stderr().write_all(buf)?;
         Ok(buf.len())

@@ -93,8 +93,10 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
             tracing::warn!(profile = %window_id, scheme = url.scheme(), "refused a new window");
             tauri::webview::NewWindowResponse::Deny
         })
-        .on_download(move |_, _| {
-            tracing::warn!(profile = %download_id, "refused a download");
+        .on_download(move |_, event| {
+            if let tauri::webview::DownloadEvent::Requested { .. } = event {
+                tracing::warn!(profile = %download_id, "refused a download");
+            }
             false
         })
         .on_page_load(move |window, payload| {
@@ -120,6 +122,7 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
             return;
         }
     };
+    refuse_downloads(&window, &id);
     tracing::info!(profile = %id, "login window opened");
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -194,6 +197,30 @@ fn hash_of(text: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
     hasher.finish()
+}
+
+/// Cancels every download the login window's WebKit context starts, as it starts: on Linux
+/// wry hands only some downloads to `on_download` (seen: an attachment link was saved to the
+/// working directory without it being asked).
+fn refuse_downloads(window: &WebviewWindow, profile: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        use webkit2gtk::{DownloadExt as _, WebContextExt as _, WebViewExt as _};
+        let profile = profile.to_owned();
+        let hooked = window.with_webview(move |webview| {
+            if let Some(context) = webview.inner().context() {
+                context.connect_download_started(move |_, download| {
+                    download.cancel();
+                    tracing::warn!(profile = %profile, "refused a download");
+                });
+            }
+        });
+        if let Err(e) = hooked {
+            tracing::warn!("cannot watch the login window's downloads: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (window, profile);
 }
 
 /// Brings the open login window of `profile` forward.

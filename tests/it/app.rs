@@ -478,3 +478,103 @@ fn setting_a_good_token_converges_a_refused_target_without_a_click() {
     );
     assert!(!app.log().contains("ghp_revoked"), "no token in the log");
 }
+
+/// The soft and hard "Max core file size" of process `pid`.
+fn core_limit(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .expect("the process's limits")
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(4)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .expect("a core limit line")
+}
+
+/// Finding: core dumps were not disabled; a crash of the app or the CLI would write the
+/// sessions and tokens in their memory to disk. Both turn them off at start.
+#[test]
+fn finding_core_dumps_are_off_in_the_app_and_the_cli() {
+    use std::io::Write as _;
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-core");
+    env.write_config(&config(&sim, "MTN Core", "60m", "15m"));
+    // This test process may dump core: the limit is the binaries' own doing.
+    assert_ne!(core_limit(std::process::id()), "0 0");
+    let app = App::start(&env, &[]);
+    app.wait_for("the tray", Duration::from_secs(30), |a| {
+        a.log().contains("tray ready")
+    });
+    assert_eq!(core_limit(app.pid()), "0 0", "the app");
+    // The CLI, while it waits for a secret on stdin.
+    let mut cli = env
+        .command()
+        .args(["secret", "set", "account:github"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the CLI starts");
+    let pid = cli.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // Its own limit is set first thing, before it reads stdin.
+    while core_limit(pid) != "0 0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI: {}",
+            core_limit(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cli.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"ghp_x")
+        .expect("the secret");
+    assert!(cli.wait().expect("ends").success());
+}
+
+/// Finding: the app log had no size cap. A log past 5 MiB becomes `….log.1` (one older file
+/// kept) and a new one starts; both stay private.
+#[test]
+fn finding_the_app_log_is_capped_and_rotated() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-logcap");
+    env.write_config(&config(&sim, "MTN Log", "60m", "15m"));
+    let dir = env.data_dir().join("dev.sessionkeeper.app/logs");
+    std::fs::create_dir_all(&dir).expect("the log dir");
+    let log = dir.join("sessionkeeper-app.log");
+    let line = "an old line of the log, from a run long ago\n";
+    std::fs::write(&log, line.repeat(6 * 1024 * 1024 / line.len())).expect("a 6 MiB log");
+    let app = App::start(&env, &[]);
+    app.wait_for("the tray", Duration::from_secs(30), |a| {
+        a.log().contains("tray ready")
+    });
+    let size = |p: &std::path::Path| std::fs::metadata(p).expect("meta").len();
+    let older = dir.join("sessionkeeper-app.log.1");
+    assert!(
+        size(&older) >= 6 * 1024 * 1024 - line.len() as u64,
+        "the old log is kept once"
+    );
+    assert!(
+        size(&log) < 64 * 1024,
+        "a new log started: {} bytes",
+        size(&log)
+    );
+    assert!(
+        std::fs::read_to_string(&log)
+            .expect("utf-8")
+            .contains("tray ready")
+    );
+    for file in [&log, &older] {
+        let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}

@@ -951,3 +951,67 @@ fn an_import_from_the_cli_while_the_app_takes_a_paste_loses_neither_and_targets_
         });
     }
 }
+
+/// Finding: a refresh storm. A valid profile whose new sessions are due for a refresh almost
+/// at once (`refresh_before` just under `tracked_ttl`) is refreshed at most once per
+/// minimum interval (five minutes), not once a tick, over twelve minutes of fake time.
+#[test]
+fn finding_refresh_storm_a_valid_profile_is_never_refreshed_twice_within_its_minimum_interval() {
+    use sessionkeeper_core::clock::Clock as _;
+    let sim = SimHandle::start(SimConfig::default());
+    let text = |f: Fixture| {
+        f.token_profile("breeze", "Breeze Storm")
+            .refresh("breeze")
+            .set(&["profiles", "breeze"], "tracked_ttl", "20m")
+            .set(&["profiles", "breeze"], "refresh_before", "19m")
+            .set(&["profiles", "breeze"], "poll_every", "30s")
+    };
+    let breeze = {
+        let t = text(Fixture::new(&sim)).text();
+        Config::parse(&t, std::path::Path::new("t.toml"))
+            .expect("a valid config")
+            .profiles["breeze"]
+            .clone()
+    };
+    let minted = sim.mint_session(SessionKind::Token, Some(Duration::from_secs(6 * 3600)));
+    let mut session = Session::captured(
+        &breeze,
+        Vec::new(),
+        Some(Secret::new(minted.value)),
+        chrono::Utc::now(),
+    );
+    session.expires_at = session.captured_at + chrono::Duration::minutes(10);
+    let w = World::new("ctl-storm", sim, text, None);
+    for (item, value) in [
+        ("profile:breeze:username", "demo"),
+        ("profile:breeze:password", "demo-password"),
+    ] {
+        w.vault
+            .set_secret(&SecretName::parse(item).expect("name"), &Secret::new(value))
+            .expect("set");
+    }
+    w.vault.store_session(&session).expect("store");
+    w.send(Intent::SessionsChanged);
+    let start = w.clock.now();
+    let mut logins_at = Vec::new();
+    let mut seen = 0;
+    for _ in 0..24 {
+        let checks = checks_of(&w, "breeze");
+        w.advance(Duration::from_secs(30));
+        w.host.wait_for("the next check", WAIT, |_| {
+            (checks_of(&w, "breeze") > checks).then_some(())
+        });
+        let logins = w.sim.logins();
+        if logins > seen {
+            seen = logins;
+            logins_at.push(w.clock.now() - start);
+        }
+    }
+    assert!(logins_at.len() >= 2, "it does refresh: {logins_at:?}");
+    for pair in logins_at.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= chrono::Duration::minutes(5),
+            "two refreshes within five minutes: {logins_at:?}"
+        );
+    }
+}

@@ -601,10 +601,16 @@ fn the_login_window_refuses_popups_downloads_file_and_app_pages_and_ignores_a_to
         !sim.planted_tokens().contains(&token),
         "the stored token is the human's, not the ad's"
     );
-    let downloads = env.home().join("Downloads");
-    assert!(
-        std::fs::read_dir(&downloads).map_or(true, |mut d| d.next().is_none()),
-        "nothing was downloaded to {}",
-        downloads.display()
-    );
+    // Where WebKit or wry would have put it: the download dir, else the working directory.
+    let cwd = std::env::current_dir().expect("the working directory");
+    for dir in [env.home().join("Downloads"), env.home(), cwd] {
+        let saved: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("report"))
+            .map(|e| e.path())
+            .collect();
+        assert!(saved.is_empty(), "a refused download was saved: {saved:?}");
+    }
 }

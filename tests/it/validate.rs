@@ -241,14 +241,21 @@ fn human_output_names_status_and_reason() {
     );
 }
 
+/// Finding: a cross-origin redirect hop carried the configured `validate.headers`. Neither
+/// the session nor those headers cross an origin.
 #[test]
-fn a_cross_origin_redirect_carries_no_cookies() {
+fn a_cross_origin_redirect_carries_neither_the_cookies_nor_the_configured_headers() {
     let sim = SimHandle::start(SimConfig::default());
     let mut env = TestEnv::new("v-xorigin");
     let u = sim.urls();
-    env.write_config(
-        &sim_config(&sim).replace(&u.products, &format!("{}/api/moved", u.api_origin)),
+    let text = sim_config(&sim).replace(&u.products, &format!("{}/api/moved", u.api_origin));
+    let with_header = text.replacen(
+        "[profiles.mtn.validate]\n",
+        "[profiles.mtn.validate]\nheaders = { X-Api-Key = \"key-for-the-api-only\" }\n",
+        1,
     );
+    assert_ne!(with_header, text, "the mtn validate table takes the header");
+    env.write_config(&with_header);
     let minted = sim.mint_session(SessionKind::Cookie, None);
     // Cookies for both hosts: the redirect target (localhost) must get neither.
     let export = cookie_export(
@@ -270,6 +277,19 @@ fn a_cross_origin_redirect_carries_no_cookies() {
         redirected[0].cookie_names.is_empty(),
         "cookies crossed origins: {:?}",
         redirected[0]
+    );
+    assert!(
+        !redirected[0].header_names.iter().any(|h| h == "x-api-key"),
+        "the configured header crossed origins: {:?}",
+        redirected[0]
+    );
+    let first = requests
+        .iter()
+        .find(|r| r.path.starts_with("/api/moved"))
+        .expect("the first hop");
+    assert!(
+        first.header_names.iter().any(|h| h == "x-api-key"),
+        "the API's own origin gets it: {first:?}"
     );
 }
 
@@ -301,4 +321,42 @@ fn a_profile_that_cannot_be_checked_fails_at_once_without_retries() {
         "{r}"
     );
     assert!(!run.stdout.contains(&minted.value));
+}
+
+/// Finding: import errors echoed secret input. serde's messages quote the offending value
+/// (`invalid type: string "JSESSIONID=…"`), which reached `validate --session-env`'s stderr
+/// in CI, the dashboard's paste answer and `import`'s error. None of them quotes it now.
+#[test]
+fn finding_import_errors_never_echo_the_input() {
+    use base64::Engine as _;
+    let sim = SimHandle::start(SimConfig::default());
+    let mut env = TestEnv::new("v-echo");
+    env.write_config(&sim_config(&sim));
+    let secret = "JSESSIONID=s3cr3t-never-shown-4711";
+    let wrong_type = format!(
+        r#"{{"version":1,"profile":"mtn","cookies":"{secret}","capturedAt":"2026-01-01T00:00:00Z","expiresAt":"2026-01-01T01:00:00Z"}}"#
+    );
+    let inputs = [
+        base64::engine::general_purpose::STANDARD.encode(&wrong_type),
+        wrong_type.clone(),
+        format!("[{{\"name\":\"JSESSIONID\",\"value\":{secret:?},\"domain\":7}}]"),
+    ];
+    for input in &inputs {
+        let run = validate_env(&mut env, input);
+        assert_ne!(run.code, 0, "{input}");
+        assert!(
+            !run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"),
+            "validate echoed the input: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        let import = env.run_stdin(&["import", "mtn"], input);
+        assert_ne!(import.code, 0);
+        assert!(
+            !import.stdout.contains("s3cr3t") && !import.stderr.contains("s3cr3t"),
+            "import echoed the input: {}",
+            import.stderr
+        );
+        assert!(!import.stderr.is_empty(), "import says what is wrong");
+    }
 }

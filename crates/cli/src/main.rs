@@ -59,6 +59,9 @@ enum Command {
 
 fn main() -> ExitCode {
     init_logging();
+    if let Err(e) = sessionkeeper_core::process::disable_core_dumps() {
+        tracing::warn!("cannot turn core dumps off: {e}");
+    }
     let cli = Cli::parse();
     let ctx = context::Context::new(cli.config);
     let result = match cli.command {

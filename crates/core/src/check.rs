@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::config::{HttpMethod, Profile, Validate};
 use crate::cookies::{cookie_header, cookies_for_url};
+use crate::secret::Secret;
 use crate::session::Session;
 
 /// How much of a response body is read (to let the connection be reused), at most.
@@ -360,7 +361,7 @@ impl Checker {
         }
         let jar = cookies_for_url(&session.cookies, url, Utc::now());
         if let Some(header) = cookie_header(&jar) {
-            request = request.header(COOKIE, sensitive(&header).map_err(config_error)?);
+            request = request.header(COOKIE, sensitive(header.expose()).map_err(config_error)?);
         }
         if let Some(token) = &session.token {
             let name = HeaderName::from_bytes(v.token_header.as_bytes()).map_err(|_| {
@@ -369,8 +370,8 @@ impl Checker {
                     v.token_header
                 ))
             })?;
-            let value = v.token_format.replace("{token}", token.expose());
-            request = request.header(name, sensitive(&value).map_err(config_error)?);
+            let value = Secret::new(v.token_format.replace("{token}", token.expose()));
+            request = request.header(name, sensitive(value.expose()).map_err(config_error)?);
         }
         match request.send().await {
             Ok(r) => Ok((r, permit)),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use crate::secret::Secret;
 use crate::session::Cookie;
 
 /// The cookies a browser would attach to a request for `url` at `now`, longest path first.
@@ -32,16 +33,26 @@ pub fn cookies_for_url<'a>(
     matched
 }
 
-/// The `Cookie` request header for these cookies, or `None` when there are none.
-pub fn cookie_header(cookies: &[&Cookie]) -> Option<String> {
+/// The `Cookie` request header for these cookies, or `None` when there are none. Built in
+/// one buffer that is zeroed when dropped: the values are never copied elsewhere.
+pub fn cookie_header(cookies: &[&Cookie]) -> Option<Secret> {
     if cookies.is_empty() {
         return None;
     }
-    let pairs: Vec<String> = cookies
+    let size = cookies
         .iter()
-        .map(|c| format!("{}={}", c.name, c.value.expose()))
-        .collect();
-    Some(pairs.join("; "))
+        .map(|c| c.name.len() + c.value.len() + 3)
+        .sum();
+    let mut header = zeroize::Zeroizing::new(String::with_capacity(size));
+    for (i, c) in cookies.iter().enumerate() {
+        if i > 0 {
+            header.push_str("; ");
+        }
+        header.push_str(&c.name);
+        header.push('=');
+        header.push_str(c.value.expose());
+    }
+    Some(Secret::from_zeroizing(header))
 }
 
 /// Playwright's convention: `.example.com` is a domain cookie (the host and its subdomains),
@@ -149,7 +160,10 @@ mod tests {
             cookie("b", "h", "/", false, -1.0),
         ];
         let refs: Vec<&Cookie> = jar.iter().collect();
-        assert_eq!(cookie_header(&refs).as_deref(), Some("a=v-a; b=v-b"));
-        assert_eq!(cookie_header(&[]), None);
+        assert_eq!(
+            cookie_header(&refs).as_ref().map(Secret::expose),
+            Some("a=v-a; b=v-b")
+        );
+        assert!(cookie_header(&[]).is_none());
     }
 }

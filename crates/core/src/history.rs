@@ -206,6 +206,42 @@ pub fn last_checks(events: &[Event]) -> BTreeMap<String, &Event> {
 mod tests {
     use super::*;
 
+    /// Finding: the history had no explicit mode and stopped reading at the first line that
+    /// was not UTF-8. It is written 0600, and a damaged line costs only itself.
+    #[test]
+    fn finding_the_history_is_private_and_a_damaged_line_costs_only_itself() {
+        use std::io::Write as _;
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::at(dir.path());
+        let captured = |p: &str| Event::Captured {
+            profile: p.into(),
+            at: Utc::now(),
+            captured_at: Utc::now(),
+            tracked_expires_at: Utc::now(),
+            source: "import".into(),
+        };
+        h.append(&captured("before")).expect("append");
+        let path = dir.path().join("history.jsonl");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"kind\":\"captured\",\"profile\":\"\xff\xfe\"}\n"))
+            .expect("a damaged line");
+        h.append(&captured("after")).expect("append");
+        let profiles: Vec<String> = h
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Captured { profile, .. } => Some(profile.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(profiles, ["before", "after"]);
+    }
+
     #[test]
     fn last_check_per_profile() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -18,6 +18,7 @@ pub mod lifetime;
 pub mod monitor;
 pub mod overview;
 pub mod paths;
+pub mod process;
 pub mod push;
 pub mod refresh;
 pub mod schedule;

@@ -150,7 +150,7 @@ impl Refresher {
         let mut value: Option<Secret> = None;
         let mut cookie_host = String::new();
         for step in steps {
-            let fields: BTreeMap<&str, String> = step
+            let fields: BTreeMap<&str, Secret> = step
                 .fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), fill(v, credentials, value.as_ref())))
@@ -258,14 +258,34 @@ pub fn backoff(policy: &RefreshPolicy, retry: u32, unit: f64) -> Duration {
 }
 
 /// A field value with its placeholders filled in.
-fn fill(template: &str, credentials: &LoginCredentials, value: Option<&Secret>) -> String {
-    let mut out = template
-        .replace("{username}", credentials.username.expose())
-        .replace("{password}", credentials.password.expose());
-    if let Some(v) = value {
-        out = out.replace("{value}", v.expose());
+/// `template` with `{username}`, `{password}` and `{value}` filled in, built in one buffer
+/// that is zeroed when dropped (a chain of `replace` would leave copies behind).
+fn fill(template: &str, credentials: &LoginCredentials, value: Option<&Secret>) -> Secret {
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(template.len() + 64));
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        let filled = [
+            ("{username}", Some(&credentials.username)),
+            ("{password}", Some(&credentials.password)),
+            ("{value}", value),
+        ]
+        .into_iter()
+        .find_map(|(name, with)| Some((name, with?)).filter(|_| tail.starts_with(name)));
+        match filled {
+            Some((name, with)) => {
+                out.push_str(with.expose());
+                rest = &tail[name.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
     }
-    out
+    out.push_str(rest);
+    Secret::from_zeroizing(out)
 }
 
 #[cfg(test)]
@@ -288,8 +308,10 @@ mod tests {
             username: Secret::new("u1"),
             password: Secret::new("p{1}"),
         };
-        assert_eq!(fill("{username}:{password}", &c, None), "u1:p{1}");
-        assert_eq!(fill("{value}", &c, Some(&Secret::new("v"))), "v");
+        assert_eq!(fill("{username}:{password}", &c, None).expose(), "u1:p{1}");
+        assert_eq!(fill("{value}", &c, Some(&Secret::new("v"))).expose(), "v");
+        // A placeholder with no value, and a lone brace, stay as they are.
+        assert_eq!(fill("{value} {x", &c, None).expose(), "{value} {x");
     }
 }
 

@@ -43,6 +43,13 @@ impl fmt::Display for Secret {
     }
 }
 
+impl Secret {
+    /// A secret from a buffer that is already zeroed on drop (no copy is made).
+    pub fn from_zeroizing(value: Zeroizing<String>) -> Self {
+        Self(value)
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self::new(value)

@@ -122,8 +122,10 @@ async fn products(State(state): State<Shared>, request: Request) -> Response {
     }
 }
 
-async fn moved(State(state): State<Shared>) -> Response {
-    let target = format!("{}/api/products", lock(&state).urls.sso_origin);
+async fn moved(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let mut s = lock(&state);
+    s.requests.push(recorded("GET", "/api/moved", &headers));
+    let target = format!("{}/api/products", s.urls.sso_origin);
     redirect(&target)
 }
 
@@ -340,6 +342,7 @@ pub(crate) fn recorded(method: &str, path: &str, headers: &HeaderMap) -> Recorde
             .to_owned(),
         cookie_names: cookie_names(headers),
         has_token: token(headers).is_some(),
+        header_names: headers.keys().map(|k| k.as_str().to_owned()).collect(),
     }
 }
 

@@ -11,17 +11,19 @@ pub(crate) mod validate;
 
 use std::io::Read as _;
 
+use sessionkeeper_core::secret::Secret;
+
 use crate::context::Failure;
 
-/// All of stdin, for secrets and sessions (never argv).
-pub(crate) fn read_stdin(what: &str) -> Result<String, Failure> {
+/// All of stdin, for secrets and sessions (never argv), in a buffer zeroed when dropped.
+pub(crate) fn read_stdin(what: &str) -> Result<Secret, Failure> {
     use std::io::IsTerminal as _;
     if std::io::stdin().is_terminal() {
         eprintln!("Paste {what}, then press Ctrl-D:");
     }
-    let mut text = String::new();
+    let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .read_to_string(&mut text)
         .map_err(|e| Failure::new(1, format!("cannot read {what} from stdin: {e}")))?;
-    Ok(text)
+    Ok(Secret::from_zeroizing(text))
 }

@@ -65,7 +65,7 @@ fn read_secret(name: &SecretName) -> Result<Secret, Failure> {
             .map_err(|e| Failure::new(1, format!("cannot read the value: {e}")))?;
         return Ok(Secret::new(value));
     }
-    let mut value = String::new();
+    let mut value = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .read_to_string(&mut value)
         .map_err(|e| Failure::new(1, format!("cannot read the value from stdin: {e}")))?;

@@ -79,7 +79,8 @@ pub(crate) fn import(ctx: &Context, args: &ImportArgs) -> Outcome {
     let profile = config.profile(&args.profile)?;
     let text = super::read_stdin("the session (export, JSON or token)")?;
     let now = Utc::now();
-    let session = Session::import_at(&text, profile, now).map_err(|e| Failure::new(1, e))?;
+    let session =
+        Session::import_at(text.expose(), profile, now).map_err(|e| Failure::new(1, e))?;
     drop(text);
     let history = ctx.history();
     // The one way in for a session, as for a capture: validated, then stored. The vault is

@@ -255,3 +255,95 @@ fn tracked_ttl_is_set_in_place_keeping_comments_and_refused_for_an_unknown_profi
     assert!(e.to_string().contains("[profiles.nope]"), "{e}");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), after);
 }
+
+/// Finding: a refresh storm. `refresh_before` (15m by default) was never compared with
+/// `tracked_ttl`: with `tracked_ttl = "10m"` every new session was due for a refresh at once.
+#[test]
+fn finding_refresh_storm_a_tracked_ttl_within_refresh_before_is_refused_at_load() {
+    let text = "[profiles.b]\ncapture = \"redirect-param\"\nredirect_param = \"t\"\n\
+        tracked_ttl = \"10m\"\n\n[profiles.b.refresh]\nurl = \"https://api.example/login\"\n\
+        fields = { user = \"{username}\", pw = \"{password}\" }\ncapture = \"json:a\"\n";
+    let err = Config::parse(text, Path::new("/etc/sk/config.toml")).expect_err("refused");
+    let shown = err.to_string();
+    // No refresh_before written: the error points at the tracked_ttl it clashes with.
+    assert_eq!(err.line, Some(4), "{shown}");
+    assert_eq!(
+        err.key.as_deref(),
+        Some("profiles.b.tracked_ttl"),
+        "{shown}"
+    );
+    assert!(
+        shown.starts_with("/etc/sk/config.toml:4:") && shown.contains("refresh_before = \"15m\""),
+        "{shown}"
+    );
+    // Written, it is what the error names.
+    let written = text.replace(
+        "tracked_ttl = \"10m\"\n",
+        "tracked_ttl = \"10m\"\nrefresh_before = \"12m\"\n",
+    );
+    let err = Config::parse(&written, Path::new("c.toml")).expect_err("refused");
+    assert_eq!(
+        err.key.as_deref(),
+        Some("profiles.b.refresh_before"),
+        "{err}"
+    );
+    // Below tracked_ttl it loads.
+    let fine = text.replace(
+        "tracked_ttl = \"10m\"\n",
+        "tracked_ttl = \"10m\"\nrefresh_before = \"4m\"\n",
+    );
+    Config::parse(&fine, Path::new("c.toml")).expect("loads");
+}
+
+/// Finding: durations overflowed. Anything above about 95,000,000 days panicked in chrono;
+/// every duration is now bounded at load (ten years).
+#[test]
+fn finding_durations_overflow_a_duration_beyond_ten_years_is_refused_at_load() {
+    for huge in ["99999999d", "3651d", "18446744073709551615s"] {
+        let text = GOOD.replacen(
+            "tracked_ttl = \"60m\"",
+            &format!("tracked_ttl = \"{huge}\""),
+            1,
+        );
+        let err = parse(&text).expect_err(huge);
+        assert_eq!(
+            err.key.as_deref(),
+            Some("profiles.mtn.tracked_ttl"),
+            "{err}"
+        );
+    }
+    let text = GOOD.replacen("tracked_ttl = \"60m\"", "tracked_ttl = \"3650d\"", 1);
+    parse(&text).expect("ten years is the bound");
+}
+
+/// Finding: `timeout = "0s"` was accepted (a check that can never succeed).
+#[test]
+fn finding_zero_timeout_is_refused_at_load() {
+    let e = broken(
+        "method = \"GET\"",
+        "method = \"GET\"\ntimeout = \"0s\"",
+        25,
+        "profiles.mtn.validate.timeout",
+    );
+    assert!(e.contains("100ms"), "{e}");
+}
+
+/// Finding: `validate.headers` were not validated at load: a header that carries a credential
+/// (Cookie, Authorization) or names the token header would be sent as plain config.
+#[test]
+fn finding_headers_are_validated_at_load() {
+    for header in ["Cookie", "Authorization", "Host", "Bad Name"] {
+        let text = GOOD.replacen(
+            "method = \"GET\"",
+            &format!("method = \"GET\"\nheaders = {{ \"{header}\" = \"x\" }}"),
+            1,
+        );
+        let err = parse(&text).expect_err(header);
+        assert!(
+            err.key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("profiles.mtn.validate.headers")),
+            "{header}: {err}"
+        );
+    }
+}

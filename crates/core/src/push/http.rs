@@ -182,3 +182,85 @@ pub(crate) async fn body_json(response: Response) -> Result<serde_json::Value, S
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A server on 127.0.0.1 that answers one request with `chunks` chunks of `body`
+    /// (chunked encoding); `None`: chunks until the client goes away.
+    async fn serve(body: &'static [u8], chunks: Option<usize>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let mut sent = 0;
+            while chunks.is_none_or(|n| sent < n) {
+                let frame = [format!("{:x}\r\n", body.len()).as_bytes(), body, b"\r\n"].concat();
+                if socket.write_all(&frame).await.is_err() {
+                    return; // the client stopped reading
+                }
+                sent += 1;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        format!("http://{addr}/")
+    }
+
+    /// Finding: unbounded reads. An endless answer was buffered whole before its size check;
+    /// now reading stops at the cap.
+    #[tokio::test]
+    async fn finding_unbounded_reads_an_endless_answer_is_cut_off_at_the_cap() {
+        let url = serve(&[b'x'; 16 * 1024], None).await;
+        let response = reqwest::get(&url).await.expect("answers");
+        let read = body_bytes(response, 256 * 1024).await;
+        assert_eq!(read, Err("the answer is larger than 256 KiB".to_owned()));
+    }
+
+    /// Finding: lost JSON. A 64 KiB cap cut legitimate large answers (a Vercel deployment
+    /// object, a page of 100 issues), which then read as "not JSON"; an API answer of a few
+    /// MiB is read whole.
+    #[tokio::test]
+    async fn finding_lost_json_a_large_api_answer_is_read_whole() {
+        // ["aaaa…", "aaaa…", …]: 3 MiB of JSON in 48 chunks.
+        static ITEM: &[u8] = &[b'a'; 64 * 1024];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let items: Vec<String> = (0..48)
+                .map(|_| format!("\"{}\"", String::from_utf8_lossy(ITEM)))
+                .collect();
+            let body = format!("[{}]", items.join(","));
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+        });
+        let response = reqwest::get(format!("http://{addr}/"))
+            .await
+            .expect("answers");
+        let json = body_json(response).await.expect("read whole");
+        assert_eq!(json.as_array().map(Vec::len), Some(48));
+        const { assert!(API_BODY_CAP >= 8 * 1024 * 1024) };
+        // Finite, small answers are read as they are.
+        let url = serve(b"{}", Some(1)).await;
+        let small = body_json(reqwest::get(&url).await.expect("answers")).await;
+        assert_eq!(small, Ok(serde_json::json!({})));
+    }
+}

@@ -287,20 +287,25 @@ async fn set_variable(api: &Api<'_>, value: &Secret) -> Result<(), Failure> {
     let target = api.target;
     let mut url = api.url(&format!("v10/projects/{}/env", target.project));
     url.query_pairs_mut().append_pair("upsert", "true");
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "key": target.env,
         "value": value.expose(),
         "type": target.kind,
         "target": target.targets,
     });
-    let json = api
+    let answer = api
         .call(
             reqwest::Method::POST,
             url,
             Some(&body),
             "setting the environment variable",
         )
-        .await?;
+        .await;
+    // The body's copy of the session is zeroed once sent (reqwest's own is beyond reach).
+    if let Some(serde_json::Value::String(copy)) = body.get_mut("value") {
+        zeroize::Zeroize::zeroize(copy);
+    }
+    let json = answer?;
     if let Some(first) = json["failed"].as_array().and_then(|f| f.first()) {
         let code = first["error"]["code"].as_str().unwrap_or("unknown");
         let message = first["error"]["message"].as_str().unwrap_or("");

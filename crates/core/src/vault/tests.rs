@@ -118,3 +118,41 @@ fn keyring_failures_map_to_actionable_errors() {
         "nothing may be written when the keychain fails"
     );
 }
+
+/// Finding: a missing `session-key` with session files present silently created a new key,
+/// and every stored session became unreadable. Now it is an error, and nothing is written.
+#[test]
+fn finding_a_missing_session_key_beside_stored_sessions_is_an_error_not_a_new_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<CredentialStore> = keyring_core::mock::Store::new().expect("mock store");
+    let p = profile();
+    let v = Vault::with_store(Arc::clone(&store), dir.path().join("sessions"));
+    v.store_session(&session(&p, "KEPT")).expect("stored");
+    let file = v.slots.path(&p.id, Slot::Current);
+    let before = std::fs::read(&file).expect("the session file");
+    // The key item goes missing (a keychain reset, another machine's keychain).
+    assert!(v.items.delete(sealed::SESSION_KEY_ITEM).expect("deleted"));
+    // A new process: nothing cached.
+    let again = Vault::with_store(store, dir.path().join("sessions"));
+    let err = again
+        .store_session(&session(&p, "NEW"))
+        .expect_err("no new key");
+    assert!(matches!(err, VaultError::KeyMissing { .. }), "{err}");
+    assert!(
+        again
+            .items
+            .read(sealed::SESSION_KEY_ITEM)
+            .expect("read")
+            .is_none(),
+        "no key was made"
+    );
+    assert_eq!(
+        std::fs::read(&file).expect("still there"),
+        before,
+        "the session is as it was"
+    );
+    let read = again
+        .load_session(&p, Slot::Current)
+        .expect_err("unreadable, and said so");
+    assert!(read.to_string().contains("key"), "{read}");
+}

@@ -134,6 +134,8 @@ pub struct RecordedRequest {
     pub host: String,
     pub cookie_names: Vec<String>,
     pub has_token: bool,
+    /// Every header's name, lower case (never a value).
+    pub header_names: Vec<String>,
 }
 
 #[derive(Debug)]
