@@ -16,14 +16,23 @@ packages=(
   webkit2gtk-driver                            # WebKitWebDriver, behind tauri-driver (e2e tests)
 )
 
-# tauri-driver (WebDriver in front of WebKitWebDriver) comes from crates.io, pinned.
+# Tools from crates.io, pinned: tauri-driver (WebDriver in front of WebKitWebDriver) and
+# cargo-deny (the dependency policy in deny.toml).
 TAURI_DRIVER_VERSION=2.1.0
-install_tauri_driver() {
-  if command -v tauri-driver >/dev/null || [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]]; then
+CARGO_DENY_VERSION=0.20.2
+install_cargo_tool() { # crate version binary
+  local bin="${CARGO_HOME:-$HOME/.cargo}/bin/$3"
+  if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "$2"; then
     return 0
   fi
-  echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION (cargo install)" >&2
-  cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --quiet
+  echo "setup: installing $1 $2 (cargo install)" >&2
+  cargo install "$1" --version "$2" --locked --quiet
+}
+install_tauri_driver() {
+  if ! command -v tauri-driver >/dev/null; then
+    install_cargo_tool tauri-driver "$TAURI_DRIVER_VERSION" tauri-driver
+  fi
+  install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
 }
 
 missing=()

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all --check
+# The dependency policy (deny.toml): licenses, bans, sources. Advisories need GitHub.
+cargo deny --locked check bans licenses sources
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --tests --locked
 xvfb-run -a -s "-screen 0 1280x1024x24" \

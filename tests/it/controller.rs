@@ -957,7 +957,6 @@ fn an_import_from_the_cli_while_the_app_takes_a_paste_loses_neither_and_targets_
 /// minimum interval (five minutes), not once a tick, over twelve minutes of fake time.
 #[test]
 fn finding_refresh_storm_a_valid_profile_is_never_refreshed_twice_within_its_minimum_interval() {
-    use sessionkeeper_core::clock::Clock as _;
     let sim = SimHandle::start(SimConfig::default());
     let text = |f: Fixture| {
         f.token_profile("breeze", "Breeze Storm")
@@ -992,21 +991,26 @@ fn finding_refresh_storm_a_valid_profile_is_never_refreshed_twice_within_its_min
     }
     w.vault.store_session(&session).expect("store");
     w.send(Intent::SessionsChanged);
-    let start = w.clock.now();
-    let mut logins_at = Vec::new();
-    let mut seen = 0;
     for _ in 0..24 {
         let checks = checks_of(&w, "breeze");
         w.advance(Duration::from_secs(30));
         w.host.wait_for("the next check", WAIT, |_| {
             (checks_of(&w, "breeze") > checks).then_some(())
         });
-        let logins = w.sim.logins();
-        if logins > seen {
-            seen = logins;
-            logins_at.push(w.clock.now() - start);
-        }
     }
+    // When each refresh stored its session, on the controller's clock.
+    let logins_at: Vec<_> = History::at(&w.env.state_dir())
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            sessionkeeper_core::history::Event::Captured { source, at, .. }
+                if source == "refresh" =>
+            {
+                Some(at)
+            }
+            _ => None,
+        })
+        .collect();
     assert!(logins_at.len() >= 2, "it does refresh: {logins_at:?}");
     for pair in logins_at.windows(2) {
         assert!(

@@ -436,6 +436,10 @@ fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
         rng_state
     };
     let mut finished = [0usize; 3];
+    // How long a command takes on this machine now (the tests around it load it): every
+    // tenth runs to its end and tells; the kills fall anywhere within that span.
+    let mut typical = Duration::from_millis(50);
+    let mut interrupted = 0;
     for round in 0..200 {
         let choice = (next() % 3) as usize;
         let minted = sim.mint_session(SessionKind::Cookie, None);
@@ -444,6 +448,7 @@ fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
             1 => &["restore", "mtn"],
             _ => &["extend", "mtn"],
         };
+        let started = std::time::Instant::now();
         let mut child = env
             .command()
             .args(args)
@@ -459,10 +464,23 @@ fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
             let _ = stdin.write_all(export.as_bytes());
         }
         drop(stdin);
-        // Somewhere in its run: before, during or after its writes.
-        std::thread::sleep(Duration::from_micros(next() % 60_000));
-        let _ = child.kill();
-        let status = child.wait().expect("reaped");
+        let status = if round % 10 == 9 {
+            let status = child.wait().expect("ends");
+            typical = (typical + started.elapsed()) / 2;
+            status
+        } else {
+            // Somewhere in its run: before, during or after its writes.
+            let span = u64::try_from(typical.as_micros() * 12 / 10)
+                .unwrap_or(u64::MAX)
+                .max(1);
+            std::thread::sleep(Duration::from_micros(next() % span));
+            let _ = child.kill();
+            let status = child.wait().expect("reaped");
+            if !status.success() {
+                interrupted += 1;
+            }
+            status
+        };
         if status.success() {
             finished[choice] += 1;
         }
@@ -482,10 +500,9 @@ fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
         current = now_current;
     }
     // The kills fell at different moments: some commands finished, some did not.
-    let done = finished.iter().sum::<usize>();
     assert!(
-        done > 0 && done < 200,
-        "the kills should fall both mid-run and after the end ({finished:?} finished)"
+        interrupted > 50,
+        "the kills should fall mid-run: {interrupted} of 180 did ({finished:?} finished)"
     );
     // And the CLI finds it too.
     let json = env.run(&["secret", "status", "--json"]).json();
@@ -495,5 +512,7 @@ fn two_hundred_kills_mid_import_restore_or_extend_lose_no_stored_session() {
         .cloned()
         .expect("mtn listed");
     assert_eq!(mtn["current"], true, "{mtn}");
-    println!("commands that finished before their kill (import, restore, extend): {finished:?}");
+    println!(
+        "{interrupted} of 180 commands killed mid-run; finished (import, restore, extend): {finished:?}"
+    );
 }

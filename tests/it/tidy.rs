@@ -126,6 +126,54 @@ fn the_example_workflow_is_least_privilege_and_never_exposes_the_session() {
     }
 }
 
+/// Finding: the example workflow pinned actions to tags (which can be moved), installed
+/// Session Keeper from `main` (unreviewed code in a job that holds the session and may write
+/// issues) and left `persist-credentials` at its default.
+#[test]
+fn finding_the_example_workflow_pins_what_it_runs() {
+    let path = workspace_root().join("examples/github-workflow.yml");
+    let text = std::fs::read_to_string(&path).expect("examples/github-workflow.yml");
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    let uses: Vec<&str> = code
+        .iter()
+        .filter_map(|l| l.split("uses:").nth(1))
+        .map(str::trim)
+        .collect();
+    assert!(!uses.is_empty(), "the workflow uses actions");
+    for action in &uses {
+        let (_, rev) = action.split_once('@').expect("action@rev");
+        let rev = rev.split_whitespace().next().unwrap_or_default();
+        assert!(
+            rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()),
+            "{action}: pin the commit, not a tag"
+        );
+    }
+    assert!(
+        code.iter()
+            .any(|l| l.trim() == "persist-credentials: false"),
+        "checkout leaves no token behind"
+    );
+    let install = code
+        .iter()
+        .find(|l| l.contains("cargo install"))
+        .expect("the install step");
+    assert!(
+        install.contains("--tag") || install.contains("--rev"),
+        "{install}"
+    );
+    for branch in [": main", ": master"] {
+        assert!(
+            !code
+                .iter()
+                .any(|l| l.contains("SESSIONKEEPER_") && l.ends_with(branch)),
+            "installs from a branch"
+        );
+    }
+}
+
 /// The modules of one crate, and which of them each one's code names (`crate::x`, or, in the
 /// crate root, `x::`): the graph a cycle would show in.
 fn module_graph(
@@ -361,4 +409,39 @@ fn the_cycle_check_sees_a_circle() {
     let mut acyclic = graph;
     acyclic.insert("c".to_owned(), std::collections::BTreeSet::new());
     assert_eq!(find_cycle(&acyclic), None);
+}
+
+/// Finding: no toolchain pin and no check of the declared `rust-version`. The pin
+/// (rust-toolchain.toml) and the MSRV (Cargo.toml) are one release, and the compiler that
+/// runs these tests is not older than it.
+#[test]
+fn finding_the_toolchain_is_pinned_and_the_msrv_is_what_is_built() {
+    let root = workspace_root();
+    let pin = std::fs::read_to_string(root.join("rust-toolchain.toml")).expect("the pin");
+    let channel = pin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("channel = "))
+        .map(|c| c.trim_matches('"').to_owned())
+        .expect("a channel");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let msrv = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version = "))
+        .map(|c| c.trim_matches('"').to_owned())
+        .expect("a rust-version");
+    assert!(
+        channel.starts_with(&format!("{msrv}.")),
+        "rust-toolchain.toml pins {channel}, Cargo.toml declares {msrv}"
+    );
+    let version = |v: &str| -> Vec<u32> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
+    let out = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .expect("rustc --version");
+    let running = String::from_utf8_lossy(&out.stdout);
+    let running = running.split_whitespace().nth(1).expect("rustc X.Y.Z");
+    assert!(
+        version(running) >= version(&msrv),
+        "rustc {running} is older than the declared rust-version {msrv}"
+    );
 }
