@@ -44,3 +44,6 @@ out.mkdir(exist_ok=True)
 for name, rgb in COLOURS.items():
     size = 128 if name == "icon" else 32
     (out / f"{name}.png").write_bytes(png(size, disc(size, rgb)))
+# The app icon at the hicolor theme's sizes, for the packages' menu entry.
+for size in (32, 48, 64, 128, 256, 512):
+    (out / f"{size}x{size}.png").write_bytes(png(size, disc(size, COLOURS["icon"])))

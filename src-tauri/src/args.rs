@@ -7,7 +7,10 @@ use sessionkeeper_controller::Intent;
 
 /// Session Keeper: knows when your sessions will die, and gets a new one with one click.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "sessionkeeper-app", version)]
+#[command(
+    name = "sessionkeeper-app",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SESSIONKEEPER_COMMIT"), ")")
+)]
 pub struct Args {
     /// Run against the built-in simulator, with a demo profile whose session expires about a
     /// minute after start (no account anywhere; a throw-away keychain service and data dir).

@@ -11,6 +11,7 @@
 
 mod args;
 mod dashboard;
+#[cfg(feature = "demo")]
 mod demo;
 mod host;
 mod logging;
@@ -54,11 +55,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The demo's world (sim in-process): only in builds with the `demo` feature.
+#[cfg(feature = "demo")]
+type DemoWorld = demo::Demo;
+#[cfg(not(feature = "demo"))]
+type DemoWorld = NoDemo;
+
+#[cfg(feature = "demo")]
+fn start_demo() -> anyhow::Result<DemoWorld> {
+    demo::Demo::start()
+}
+
+/// A build without the simulator (the packages): `--demo` says where the demo is.
+#[cfg(not(feature = "demo"))]
+#[derive(Debug)]
+enum NoDemo {}
+
+#[cfg(not(feature = "demo"))]
+impl NoDemo {
+    fn setup(&self, _autostart: bool) -> Setup {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "demo"))]
+fn start_demo() -> anyhow::Result<DemoWorld> {
+    anyhow::bail!(
+        "this build has no demo: the packaged app leaves the simulator out. Run the demo from \
+         a checkout of the source: `scripts/demo.sh`"
+    )
+}
+
 fn run(args: &Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // The demo's simulator must outlive the app: it is kept here until `run` returns.
-    let (setup, mut demo) = if args.demo {
-        let demo = demo::Demo::start()?;
+    let (setup, mut demo): (Setup, Option<DemoWorld>) = if args.demo {
+        let demo = start_demo()?;
         (demo.setup(false), Some(demo))
     } else {
         match load_config(args) {

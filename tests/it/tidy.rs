@@ -445,3 +445,35 @@ fn finding_the_toolchain_is_pinned_and_the_msrv_is_what_is_built() {
         "rustc {running} is older than the declared rust-version {msrv}"
     );
 }
+
+/// `--version` on both binaries: the version and the commit they were built from.
+#[test]
+fn both_binaries_say_their_version_and_the_commit_they_were_built_from() {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    for (binary, name) in [
+        (sessionkeeper_tests::cli_binary(), "sessionkeeper"),
+        (
+            sessionkeeper_tests::desktop::app_binary(),
+            "sessionkeeper-app",
+        ),
+    ] {
+        let out = std::process::Command::new(&binary)
+            .arg("--version")
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success(), "{name} --version");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let expected = format!("{name} {} (", env!("CARGO_PKG_VERSION"));
+        assert!(line.starts_with(&expected) && line.ends_with(')'), "{line}");
+        let commit = &line[expected.len()..line.len() - 1];
+        let commit = commit.strip_suffix("+dirty").unwrap_or(commit);
+        // Built from this checkout (the build script runs again when HEAD moves): its HEAD.
+        assert_eq!(Some(commit), head.as_deref().or(Some("unknown")), "{line}");
+    }
+}

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "sessionkeeper",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SESSIONKEEPER_COMMIT"), ")"),
     about = "Keep fragile third-party sessions alive: validate, import, export."
 )]
 struct Cli {
@@ -55,6 +55,9 @@ enum Command {
     /// Store or inspect tokens and passwords in the OS keychain.
     #[command(subcommand)]
     Secret(commands::secret::Command),
+    /// For packagers: write the man page and the bash, zsh and fish completions.
+    #[command(hide = true)]
+    Generate(commands::generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,9 @@ fn main() -> ExitCode {
         Command::Learn(args) => commands::learn::run(&ctx, &args),
         Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd),
+        Command::Generate(args) => {
+            commands::generate::run(&mut <Cli as clap::CommandFactory>::command(), &args)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub(crate) mod check;
+pub(crate) mod generate;
 pub(crate) mod learn;
 pub(crate) mod push;
 pub(crate) mod refresh;
