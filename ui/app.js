@@ -127,6 +127,20 @@ function draw() {
   const now = Math.floor(exact / 60000) * 60000;
   const countdown = (to) => (to - exact < 120000 ? to - exact : to - now);
   set(document.getElementById('demo'), 'hidden', !state.demo);
+  const broken = document.getElementById('config-broken');
+  set(broken, 'textContent', state.configError
+    ? `The config file has an error; the last config that loaded goes on: ${state.configError}` : '');
+  set(broken, 'hidden', !state.configError);
+  set(document.getElementById('welcome'), 'hidden', state.profiles.length > 0);
+  set(document.getElementById('welcome-file'), 'textContent', state.configFile);
+  // A profile removed from the config takes its card with it.
+  const shown = new Set(state.profiles.map((p) => p.profile));
+  for (const [id, c] of cards) {
+    if (!shown.has(id)) {
+      c.remove();
+      cards.delete(id);
+    }
+  }
   for (const p of state.profiles) {
     const c = card(p);
     const status = p.status ?? 'checking';

@@ -160,6 +160,7 @@ format = "json"
         let state = self.dir.path().join("state");
         Setup {
             config: Arc::clone(&self.config),
+            config_error: None,
             keychain: self.keychain.clone(),
             history: Some(History::at(&state)),
             book: Some(TargetBook::at(&state)),

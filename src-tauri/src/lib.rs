@@ -93,27 +93,40 @@ fn run(args: &Args) -> anyhow::Result<()> {
         let demo = start_demo()?;
         (demo.setup(false), Some(demo))
     } else {
-        match load_config(args) {
-            Ok(config) => (
-                Setup {
-                    config: Arc::new(config),
-                    keychain: Keychain::platform(),
-                    history: History::open_default(),
-                    book: TargetBook::open_default(),
-                    demo: false,
-                    autostart: false,
-                    retry: None,
-                },
-                None,
-            ),
-            Err(e) => {
-                // A second launch (`--login`, `--dashboard`) must reach the running app even
-                // when the config cannot be read here; only a first launch reports it.
-                hand_over_to_running_app();
-                return Err(e);
+        let path = config_path(args)?;
+        // No file yet (a first launch): no profile, a welcome. A file that does not load: no
+        // profile either, and the error shown in the app (not only here on stderr); the
+        // watch below takes the file in as soon as it loads.
+        let (config, config_error) = if path.exists() {
+            match Config::load(&path) {
+                Ok(config) => (config, None),
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "sessionkeeper-app: {e}");
+                    (Config::empty(&path), Some(e.to_string()))
+                }
             }
-        }
+        } else {
+            tracing::info!(
+                "no config file at {} yet: starting with no profile",
+                path.display()
+            );
+            (Config::empty(&path), None)
+        };
+        (
+            Setup {
+                config: Arc::new(config),
+                config_error,
+                keychain: Keychain::platform(),
+                history: History::open_default(),
+                book: TargetBook::open_default(),
+                demo: false,
+                autostart: false,
+                retry: None,
+            },
+            None,
+        )
     };
+    let config_file = (!args.demo).then(|| setup.config.path.clone());
     let mut setup = Some(setup);
     let first_intents = args.intents();
     let autostart_arg = args.autostart;
@@ -166,6 +179,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 .keychain
                 .sessions_dir()
                 .and_then(|dir| watch::start(app.handle(), &dir));
+            let watching_config = config_file
+                .as_deref()
+                .and_then(|path| watch::config(app.handle(), path));
             let host = host::TauriHost::new(app.handle().clone());
             let (controller, _task) = tauri::async_runtime::block_on(async {
                 sessionkeeper_controller::spawn(host, Arc::new(SystemClock), setup)
@@ -176,6 +192,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             app.manage(state::Shared { controller });
             // Kept as long as the app runs.
             app.manage(watching);
+            app.manage(watching_config);
             Ok(())
         })
         .build(context())?;
@@ -192,15 +209,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The user's config, as the CLI reads it. A broken config is said plainly (file, line, key)
-/// and the app does not start.
-fn load_config(args: &Args) -> anyhow::Result<Config> {
-    let path = match &args.config {
-        Some(p) => p.clone(),
-        None => sessionkeeper_core::config::default_path()
-            .context("no config directory: is HOME set?")?,
-    };
-    Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+/// Where the user's config is, as the CLI finds it.
+fn config_path(args: &Args) -> anyhow::Result<std::path::PathBuf> {
+    match &args.config {
+        Some(p) => Ok(p.clone()),
+        None => {
+            sessionkeeper_core::config::default_path().context("no config directory: is HOME set?")
+        }
+    }
 }
 
 /// The tray before the first check: grey, every profile "checking…".
@@ -220,6 +236,7 @@ fn first_tray(config: &Config, autostart: bool) -> TrayModel {
         lines,
         autostart,
         keychain: None,
+        config_error: None,
     }
 }
 
@@ -239,19 +256,4 @@ fn instance_id() -> String {
 
 fn context() -> tauri::Context {
     tauri::generate_context!()
-}
-
-/// If another instance runs, the single-instance plugin gives it our arguments and ends this
-/// process (exit 0) while the app is built; otherwise this returns and nothing was started.
-fn hand_over_to_running_app() {
-    let probe = tauri::Builder::default()
-        .plugin(
-            tauri_plugin_single_instance::Builder::new()
-                .dbus_id(instance_id())
-                .build(),
-        )
-        .build(context());
-    if let Err(e) = probe {
-        tracing::debug!("no running app to hand over to: {e}");
-    }
 }

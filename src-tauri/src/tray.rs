@@ -4,9 +4,10 @@
 //! events on the icon itself, so everything is in the menu.
 
 use sessionkeeper_controller::{
-    Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem as Item, TrayModel,
+    Intent, MENU_ADD_SESSION, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK,
+    MenuItem as Item, TrayModel,
 };
-use sessionkeeper_core::overview::TrayColour;
+use sessionkeeper_core::overview::{self, TrayColour};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
@@ -65,12 +66,28 @@ fn menu(app: &AppHandle, tray: &TrayModel) -> tauri::Result<Menu<Wry>> {
         )?)?;
         menu.append(&PredefinedMenuItem::separator(app)?)?;
     }
+    if tray.config_error.is_some() {
+        menu.append(&MenuItem::with_id(
+            app,
+            "config-error",
+            overview::config_broken_line(),
+            false,
+            None::<&str>,
+        )?)?;
+    }
     if tray.lines.is_empty() {
         menu.append(&MenuItem::with_id(
             app,
             "none",
-            "No profiles: add one to config.toml",
+            overview::no_sessions_line(),
             false,
+            None::<&str>,
+        )?)?;
+        menu.append(&MenuItem::with_id(
+            app,
+            MENU_ADD_SESSION,
+            "Add a session…",
+            true,
             None::<&str>,
         )?)?;
     }

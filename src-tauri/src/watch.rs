@@ -1,7 +1,7 @@
 //! The files other programs change under the app, watched (inotify on Linux: no wake-ups
-//! while nothing happens): a session stored by `sessionkeeper import` or `restore`, and the
-//! stamp the vault touches when a secret is set. Each change becomes the controller's intent,
-//! once per burst of events.
+//! while nothing happens): a session stored by `sessionkeeper import` or `restore`, the
+//! stamp the vault touches when a secret is set, and the config file (live reload). Each
+//! change becomes the controller's intent, once per burst of events.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,19 +63,73 @@ pub(crate) fn start(app: &AppHandle, sessions_dir: &Path) -> Option<Watching> {
     Some(Watching { _watcher: watcher })
 }
 
-/// One intent per burst of events.
+/// A running watch of the config file; dropping it stops it.
+pub(crate) struct WatchingConfig {
+    _watcher: notify::RecommendedWatcher,
+}
+
+/// Watches the config file `path` (its directory, so that an editor's save by rename, a
+/// removal and a file that does not exist yet are all seen). Each burst of changes reads the
+/// file again: a config that loads is sent to the controller, and so is the error of one that
+/// does not (file, line, key); a removed file is a config with no profile.
+pub(crate) fn config(app: &AppHandle, path: &Path) -> Option<WatchingConfig> {
+    let dir = path.parent()?.to_owned();
+    // The directory must exist to be watched: an empty one writes nothing the user sees.
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        tracing::warn!("cannot watch the config ({}): {e}", dir.display());
+        return None;
+    }
+    let file = path.to_owned();
+    let reload = Burst::with(app, move || {
+        let config = if file.exists() {
+            sessionkeeper_core::config::Config::load(&file)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        } else {
+            Ok(Arc::new(sessionkeeper_core::config::Config::empty(&file)))
+        };
+        Intent::ConfigChanged { config }
+    });
+    let watched = path.to_owned();
+    let handler = move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if (event.kind.is_create() || event.kind.is_modify() || event.kind.is_remove())
+            && event.paths.iter().any(|p| p == &watched)
+        {
+            reload.fire();
+        }
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!("cannot watch the config: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
+        tracing::warn!("cannot watch the config ({}): {e}", dir.display());
+        return None;
+    }
+    Some(WatchingConfig { _watcher: watcher })
+}
+
+/// One intent per burst of events, made when the burst has settled.
 struct Burst {
     app: AppHandle,
     pending: Arc<AtomicBool>,
-    intent: fn() -> Intent,
+    intent: Arc<dyn Fn() -> Intent + Send + Sync>,
 }
 
 impl Burst {
     fn new(app: &AppHandle, intent: fn() -> Intent) -> Self {
+        Self::with(app, intent)
+    }
+
+    fn with(app: &AppHandle, intent: impl Fn() -> Intent + Send + Sync + 'static) -> Self {
         Self {
             app: app.clone(),
             pending: Arc::default(),
-            intent,
+            intent: Arc::new(intent),
         }
     }
 
@@ -83,11 +137,21 @@ impl Burst {
         if self.pending.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (app, pending, intent) = (self.app.clone(), Arc::clone(&self.pending), self.intent);
+        let (app, pending, intent) = (
+            self.app.clone(),
+            Arc::clone(&self.pending),
+            Arc::clone(&self.intent),
+        );
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(SETTLE).await;
             pending.store(false, Ordering::SeqCst);
-            crate::state::send(&app, intent());
+            // Reading the file is blocking work: off the async workers.
+            let intent = tauri::async_runtime::spawn_blocking(move || intent())
+                .await
+                .ok();
+            if let Some(intent) = intent {
+                crate::state::send(&app, intent);
+            }
         });
     }
 }

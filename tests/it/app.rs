@@ -189,21 +189,115 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
     });
 }
 
+/// A first launch, as from the menu right after installing: no config file. The app stays
+/// in the tray with no profile and writes no config; a profile saved into the file later is
+/// taken in and checked within 5 s, without a restart; a typo keeps the last good config
+/// running and says where it is (file, line, key) in one notification, withdrawn when the
+/// file loads again; a profile removed from the file is no longer checked.
 #[test]
-fn a_broken_config_stops_the_app_with_the_file_line_and_key() {
-    // No other app may run: a launch that cannot read its config hands its arguments to a
-    // running one instead of failing.
+fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("app-reload");
+    let bus = BusMonitor::start(env.root.path());
+    let app = App::start(&env, &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut app = app;
+    assert!(
+        app.child.try_wait().expect("wait").is_none(),
+        "the app stays running with no config: {}",
+        app.log()
+    );
+    assert!(
+        !env.config_path().exists(),
+        "the app wrote no config by itself"
+    );
+    assert!(
+        app.log().contains("starting with no profile"),
+        "{}",
+        app.log()
+    );
+
+    // The human saves a profile: checked within 5 s (no session yet); then its session,
+    // imported from the terminal, is checked valid.
+    let name = "MTN Reload Test";
+    let good = config(&sim, name, "60m", "15m");
+    env.write_config(&good);
+    app.wait_for("the new profile checked", Duration::from_secs(5), |a| {
+        a.log().contains("profile=mtn status=")
+    });
+    import_session(&env, &sim, chrono::Duration::minutes(60));
+    app.wait_for("the session valid", Duration::from_secs(10), |a| {
+        a.log().contains("profile=mtn status=\"valid\"")
+    });
+
+    // A typo: the last good config goes on; one notification names the file, line and key.
+    env.write_config(&good.replace("tracked_ttl = \"60m\"", "tracked_ttl = \"soon\""));
+    let broken = |summary: &str| {
+        bus.notifications()
+            .into_iter()
+            .filter(|n| n.app_name == "Session Keeper" && n.summary == summary)
+            .collect::<Vec<_>>()
+    };
+    app.wait_for("the config error notified", Duration::from_secs(5), |_| {
+        !broken("The config file has an error").is_empty()
+    });
+    let notice = broken("The config file has an error").remove(0);
+    assert!(notice.body.contains("config.toml:"), "{notice:?}");
+    assert!(notice.body.contains("tracked_ttl"), "{notice:?}");
+    let checks = app.log().matches("profile=mtn status=").count();
+    app.wait_for(
+        "the last good profile checked again",
+        Duration::from_secs(15),
+        |a| a.log().matches("profile=mtn status=").count() > checks,
+    );
+
+    // The profile is removed: the error's notification goes, the profile is not checked.
+    env.write_config("# nothing to watch for now\n");
+    let id = notice.id.expect("the server answered Notify with an id");
+    app.wait_for("the error withdrawn", Duration::from_secs(5), |_| {
+        bus.closed().contains(&id)
+    });
+    app.wait_for("the reload", Duration::from_secs(5), |a| {
+        a.log().contains("config reloaded: 0 profile(s)")
+    });
+    let checks = app.log().matches("profile=mtn status=").count();
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(
+        app.log().matches("profile=mtn status=").count(),
+        checks,
+        "a removed profile is not checked: {}",
+        app.log()
+    );
+    assert_eq!(broken("The config file has an error").len(), 1);
+}
+
+/// A config that does not load at start: the app starts anyway, with no profile, and says
+/// why (file, line, key) in a notification, not only on stderr.
+#[test]
+fn a_broken_config_at_start_is_shown_by_the_running_app_with_the_file_line_and_key() {
     let _desktop = take_desktop();
     let env = TestEnv::new("app-badconfig");
+    let bus = BusMonitor::start(env.root.path());
     env.write_config("[profiles.mtn]\ntracked_ttl = \"soon\"\n");
-    let out = env
-        .command_for(&sessionkeeper_tests::desktop::app_binary())
-        .output()
-        .expect("run the app");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("config.toml:2"), "{stderr}");
-    assert!(stderr.contains("tracked_ttl"), "{stderr}");
+    let app = App::start(&env, &[]);
+    app.wait_for("the config error notified", Duration::from_secs(10), |_| {
+        bus.notifications()
+            .iter()
+            .any(|n| n.summary == "The config file has an error")
+    });
+    let notice = bus
+        .notifications()
+        .into_iter()
+        .find(|n| n.summary == "The config file has an error")
+        .expect("seen");
+    assert!(notice.body.contains("config.toml:2"), "{notice:?}");
+    assert!(notice.body.contains("tracked_ttl"), "{notice:?}");
+    let mut app = app;
+    assert!(
+        app.child.try_wait().expect("wait").is_none(),
+        "still running"
+    );
 }
 
 /// A token profile that refreshes itself at sim's `/auth/login`, with its credentials and a

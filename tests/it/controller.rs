@@ -94,6 +94,7 @@ impl World {
         let state = env.state_dir();
         let setup = Setup {
             config: Arc::clone(&config),
+            config_error: None,
             keychain,
             history: Some(History::at(&state)),
             book: Some(TargetBook::at(&state)),
@@ -1018,4 +1019,123 @@ fn finding_refresh_storm_a_valid_profile_is_never_refreshed_twice_within_its_min
             "two refreshes within five minutes: {logins_at:?}"
         );
     }
+}
+
+/// Live reload, without a window: a profile added to the config is checked at once; a config
+/// that does not load keeps the last good one running and says why in one notification (and
+/// on the dashboard), withdrawn when it loads again; a removed profile leaves the tray and is
+/// no longer checked, however long the clock runs.
+#[test]
+fn a_reloaded_config_adds_checks_and_removes_profiles_and_a_broken_one_changes_nothing() {
+    let sim = SimHandle::start(SimConfig::default());
+    let session = live_session(&sim, &mtn_profile(&sim), chrono::Duration::minutes(20));
+    let w = World::new("ctl-reload", sim, |f| f, Some(&session));
+    w.host
+        .wait_for("the first check", WAIT, tray_is(TrayColour::Green));
+    let lines = |calls: &[Call]| {
+        calls.iter().rev().find_map(|c| match c {
+            Call::DrawTray(t) => Some(
+                t.lines
+                    .iter()
+                    .map(|l| l.profile.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+    };
+    let path = w.env.config_path();
+    let base = std::fs::read_to_string(&path).expect("the config");
+    let with_second = Fixture::new(&w.sim)
+        .cookie_profile("second", "Second")
+        .text();
+    let both = format!("{base}\n{with_second}");
+    let parse = |text: &str| {
+        Config::parse(text, &path)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+
+    // Added: in the tray, and checked at once (no session stored: invalid, "no session").
+    w.send(Intent::ConfigChanged {
+        config: parse(&both),
+    });
+    w.host
+        .wait_for("the second profile in the tray", WAIT, |calls| {
+            lines(calls).filter(|l| l == &["mtn", "second"])
+        });
+    let checked_second = |w: &World| {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        w.send(Intent::DashboardState { reply: tx });
+        let state = w.runtime.block_on(rx).expect("an answer");
+        state
+            .profiles
+            .iter()
+            .find(|c| c.status.profile == "second")
+            .and_then(|c| c.status.last_check)
+    };
+    w.host
+        .wait_for("the second profile checked", WAIT, |_| checked_second(&w));
+
+    // Broken: one notification with file, line and key; both profiles go on.
+    let broken = both.replace("tracked_ttl = \"20m\"", "tracked_ttl = \"soon\"");
+    let why = parse(&broken).expect_err("the typo does not load");
+    assert!(why.contains("tracked_ttl"), "{why}");
+    w.send(Intent::ConfigChanged {
+        config: Err(why.clone()),
+    });
+    w.send(Intent::ConfigChanged {
+        config: Err(why.clone()),
+    });
+    let summary = "The config file has an error";
+    w.host.wait_for("the error notified", WAIT, |calls| {
+        calls.iter().find_map(|c| match c {
+            Call::Notify {
+                summary: s, body, ..
+            } if s == summary && body.contains(&why) => Some(()),
+            _ => None,
+        })
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    w.send(Intent::DashboardState { reply: tx });
+    let state = w.runtime.block_on(rx).expect("an answer");
+    assert_eq!(state.config_error.as_deref(), Some(why.as_str()));
+    assert_eq!(state.profiles.len(), 2, "the last good config goes on");
+    assert_eq!(
+        w.notified(summary),
+        1,
+        "one notification for one broken spell"
+    );
+
+    // Fixed by removing the second profile: the notice goes, and so does the profile.
+    w.send(Intent::ConfigChanged {
+        config: parse(&base),
+    });
+    w.host.wait_for("the error withdrawn", WAIT, |calls| {
+        calls.iter().find_map(|c| match c {
+            Call::Withdraw(k) if k.topic == Topic::Config => Some(()),
+            _ => None,
+        })
+    });
+    w.host.wait_for("only mtn in the tray", WAIT, |calls| {
+        lines(calls).filter(|l| l == &["mtn"])
+    });
+    let before = checked_second(&w);
+    assert_eq!(before, None, "a removed profile has no card");
+    let requests = w.sim.requests().len();
+    w.advance(Duration::from_secs(3600));
+    w.host.wait_for("mtn checked after the hour", WAIT, |_| {
+        (w.sim.requests().len() > requests).then_some(())
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    w.send(Intent::DashboardState { reply: tx });
+    let state = w.runtime.block_on(rx).expect("an answer");
+    assert_eq!(
+        state
+            .profiles
+            .iter()
+            .map(|c| c.status.profile.as_str())
+            .collect::<Vec<_>>(),
+        ["mtn"]
+    );
+    assert_eq!(state.config_error, None);
 }

@@ -321,3 +321,58 @@ fn an_idle_dashboard_leaves_the_page_alone_between_minutes() {
         assert!(again.is_empty(), "changed again and again while idle: {again:?}");
     });
 }
+
+/// With no config file the dashboard opens on the welcome page, which names the file; a
+/// profile saved there appears as a card without a restart (and the welcome goes); a typo
+/// shows file, line and key above the cards, which stay.
+#[test]
+fn with_no_config_the_dashboard_welcomes_and_follows_the_file_as_it_is_saved() {
+    let _desktop = take_desktop();
+    let sim = SimHandle::start(SimConfig::default());
+    let env = TestEnv::new("dash-welcome");
+    let driver = Driver::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        switch_to_window(&client, "Session Keeper", WAIT).await;
+        let visible = |css: &'static str| {
+            let client = client.clone();
+            async move {
+                client
+                    .find(Locator::Css(css))
+                    .await
+                    .expect("the element")
+                    .is_displayed()
+                    .await
+                    .unwrap_or(false)
+            }
+        };
+        eventually("the welcome page", WAIT, || visible("#welcome")).await;
+        let file = text_of(&client, "#welcome-file").await;
+        assert_eq!(file, env.config_path().display().to_string());
+        assert!(!env.config_path().exists(), "nothing written");
+
+        let has_card = |profile: &'static str| {
+            let client = client.clone();
+            async move {
+                client
+                    .find(Locator::Css(&format!("#card-{profile}")))
+                    .await
+                    .is_ok()
+            }
+        };
+        env.write_config(&config(&sim));
+        eventually("the cards of the saved profiles", WAIT, || has_card("mtn")).await;
+        assert!(
+            !visible("#welcome").await,
+            "the welcome goes with the first profile"
+        );
+
+        env.write_config(&config(&sim).replace("poll_every = \"1h\"", "poll_every = \"often\""));
+        eventually("the config error shown", WAIT, || visible("#config-broken")).await;
+        let error = text_of(&client, "#config-broken").await;
+        assert!(error.contains("config.toml:"), "{error}");
+        assert!(error.contains("poll_every"), "{error}");
+        assert!(has_card("mtn").await, "the cards stay");
+    });
+}

@@ -305,6 +305,7 @@ fn locked_keychain() {
     let history = History::at(&state);
     let setup = Setup {
         config: Arc::clone(&config),
+        config_error: None,
         keychain,
         history: Some(history.clone()),
         book: Some(TargetBook::at(&state)),

@@ -16,6 +16,11 @@ pub struct DashboardState {
     pub profiles: Vec<Card>,
     /// The keychain's problem, when it cannot be read.
     pub keychain_error: Option<String>,
+    /// The config file's error (file, line, key), while it does not load: the app runs on the
+    /// last config that did (or with no profile at all).
+    pub config_error: Option<String>,
+    /// Where the config file is (the welcome page names it).
+    pub config_file: String,
 }
 
 /// One profile's card.

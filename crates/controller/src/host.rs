@@ -35,6 +35,8 @@ pub enum Topic {
     App,
     /// The keychain is locked.
     Keychain,
+    /// The config file no longer loads.
+    Config,
 }
 
 impl NoticeKey {
@@ -56,6 +58,8 @@ pub struct TrayModel {
     pub autostart: bool,
     /// While the keychain is locked: what waits (with an Unlock item beside it).
     pub keychain: Option<String>,
+    /// The config file's error (file, line, key), while it does not load.
+    pub config_error: Option<String>,
 }
 
 /// One profile in the tray menu.

@@ -3,6 +3,9 @@
 //! window's observations) turns its input into an [`Intent`] once, here or in its one
 //! `from_*` function, and sends it down the one channel.
 
+use std::sync::Arc;
+
+use sessionkeeper_core::config::Config;
 use sessionkeeper_core::overview::NoticeAction;
 use sessionkeeper_core::secret::Secret;
 use sessionkeeper_core::session::Cookie;
@@ -99,6 +102,11 @@ pub enum Intent {
     SessionsChanged,
     /// The network came back: check and push what waited for it.
     NetworkUp,
+    /// The config file changed (live reload): the config it holds now, or why it does not
+    /// load (file, line, key), in which case the last good config goes on running.
+    ConfigChanged {
+        config: Result<Arc<Config>, String>,
+    },
     /// Raise the keychain's unlock prompt (unless one is on screen).
     UnlockKeychain,
     /// A second launch with nothing to do: the human is told the app runs already.
@@ -157,12 +165,16 @@ pub const MENU_DASHBOARD: &str = "dashboard";
 pub const MENU_AUTOSTART: &str = "autostart";
 pub const MENU_QUIT: &str = "quit";
 pub const MENU_UNLOCK: &str = "unlock";
+/// With no profile yet: opens the dashboard's welcome page.
+pub const MENU_ADD_SESSION: &str = "add-session";
 
 impl Intent {
     /// The intent of the tray menu item `id`, if it has one.
     pub fn from_menu(id: &str) -> Option<Self> {
         match id {
-            MENU_DASHBOARD => return Some(Self::OpenDashboard { profile: None }),
+            MENU_DASHBOARD | MENU_ADD_SESSION => {
+                return Some(Self::OpenDashboard { profile: None });
+            }
             MENU_AUTOSTART => return Some(Self::ToggleAutostart),
             MENU_QUIT => return Some(Self::Quit),
             MENU_UNLOCK => return Some(Self::UnlockKeychain),

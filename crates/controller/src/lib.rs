@@ -12,7 +12,8 @@
 //! `keychain` (the vault, opened lazily and used off the loop), and the controller's
 //! handlers by area: `checks` (checks, health, refresh), `sessions` (captures, pastes,
 //! extensions, one at a time per profile), `logins` (login windows), `pushes` (every target
-//! converging on the current session) and `show` (tray, dashboard, notifications).
+//! converging on the current session), `reload` (the config changed under the app) and `show`
+//! (tray, dashboard, notifications).
 
 mod checks;
 mod dashboard;
@@ -21,6 +22,7 @@ mod intent;
 mod keychain;
 mod logins;
 mod pushes;
+mod reload;
 mod sessions;
 mod show;
 
@@ -41,13 +43,19 @@ use tokio::sync::mpsc;
 
 pub use dashboard::{Card, Configuration, DashboardState, Reach};
 pub use host::{Host, LoginWindow, NoticeKey, Topic, TrayLine, TrayModel};
-pub use intent::{Intent, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem, Reply};
+pub use intent::{
+    Intent, MENU_ADD_SESSION, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem,
+    Reply,
+};
 pub use keychain::Keychain;
 
 /// Everything the controller needs to start.
 #[derive(Debug)]
 pub struct Setup {
     pub config: Arc<Config>,
+    /// Why the config file did not load at start (file, line, key): shown like a broken
+    /// reload, with `config` empty.
+    pub config_error: Option<String>,
     pub keychain: Keychain,
     pub history: Option<History>,
     pub book: Option<TargetBook>,
@@ -123,8 +131,21 @@ async fn supervise<H: Host>(
 ) {
     use futures_util::FutureExt as _;
     let mut told = false;
+    // The config as last reloaded: a fresh controller starts from it, not from the first one.
+    let reloaded = Arc::new(std::sync::Mutex::new(Arc::clone(&setup.config)));
     loop {
-        let controller = Controller::new(Arc::clone(&host), Arc::clone(&clock), &setup, tx.clone());
+        let mut controller =
+            Controller::new(Arc::clone(&host), Arc::clone(&clock), &setup, tx.clone());
+        controller.reloaded = Arc::clone(&reloaded);
+        let latest = Arc::clone(
+            &reloaded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !Arc::ptr_eq(&latest, &setup.config) {
+            controller.start_error = None;
+            controller.config_changed(Ok(latest), clock.now());
+        }
         let ran = std::panic::AssertUnwindSafe(controller.run(&mut rx))
             .catch_unwind()
             .await;
@@ -156,6 +177,12 @@ struct Controller<H: Host> {
     host: Arc<H>,
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
+    /// Why the config file does not load now, while it does not.
+    config_error: Option<String>,
+    /// Why it did not load at start, until the loop has shown it.
+    start_error: Option<String>,
+    /// Where a reload leaves the config, for a controller that takes over after a panic.
+    reloaded: Arc<std::sync::Mutex<Arc<Config>>>,
     demo: bool,
     tx: mpsc::UnboundedSender<Message>,
     checker: Arc<Checker>,
@@ -212,6 +239,9 @@ impl<H: Host> Controller<H> {
             host,
             clock,
             config: Arc::clone(&setup.config),
+            config_error: None,
+            start_error: setup.config_error.clone(),
+            reloaded: Arc::new(std::sync::Mutex::new(Arc::clone(&setup.config))),
             demo: setup.demo,
             tx,
             checker: Arc::new(Checker::new()),
@@ -246,6 +276,9 @@ impl<H: Host> Controller<H> {
     /// message comes.
     async fn run(mut self, rx: &mut mpsc::UnboundedReceiver<Message>) {
         self.open_keychain();
+        if let Some(why) = self.start_error.take() {
+            self.config_changed(Err(why), self.clock.now());
+        }
         loop {
             let now = self.clock.now();
             self.on_time(now);
@@ -346,6 +379,7 @@ impl<H: Host> Controller<H> {
             Intent::SecretsChanged => self.secrets_changed(now),
             Intent::SessionsChanged => self.reread_sessions(),
             Intent::NetworkUp => self.network_up(now),
+            Intent::ConfigChanged { config } => self.config_changed(config, now),
             Intent::UnlockKeychain => self.prompt_unlock(true),
             Intent::AlreadyRunning => self.notify(
                 NoticeKey::new("", Topic::App),

@@ -52,7 +52,9 @@ impl<H: Host> Controller<H> {
             let state = self.dashboard_state(now);
             // `now` moves on every build; only a change of what the page shows is news.
             let changed = self.published.as_ref().is_none_or(|p| {
-                p.profiles != state.profiles || p.keychain_error != state.keychain_error
+                p.profiles != state.profiles
+                    || p.keychain_error != state.keychain_error
+                    || p.config_error != state.config_error
             });
             if changed {
                 self.host.publish(&state);
@@ -80,6 +82,11 @@ impl<H: Host> Controller<H> {
             .locked_since
             .map(|_| overview::keychain_locked_line());
         let tooltip = std::iter::once("Session Keeper".to_owned())
+            .chain(
+                self.config_error
+                    .as_ref()
+                    .map(|_| overview::config_broken_line()),
+            )
             .chain(keychain.clone())
             .chain(lines.iter().map(|l| l.title.clone()))
             .collect::<Vec<_>>()
@@ -90,6 +97,7 @@ impl<H: Host> Controller<H> {
             lines,
             autostart: self.autostart,
             keychain,
+            config_error: self.config_error.clone(),
         }
     }
 
@@ -145,6 +153,8 @@ impl<H: Host> Controller<H> {
             demo: self.demo,
             profiles,
             keychain_error: self.keychain.error.clone(),
+            config_error: self.config_error.clone(),
+            config_file: self.config.path.display().to_string(),
         }
     }
 

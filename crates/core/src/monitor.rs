@@ -121,6 +121,25 @@ impl Monitor {
         self.profiles.get(id)
     }
 
+    /// The config changed (live reload): new profiles are watched and due at once, removed
+    /// ones are forgotten, and changed ones keep their state with their new settings (see
+    /// [`Scheduler::reconfigure`]).
+    pub fn reconfigure(&mut self, config: &Config, now: DateTime<Utc>) {
+        self.profiles = config.profiles.clone();
+        self.scheduler.reconfigure(self.profiles.values(), now);
+        let profiles = &self.profiles;
+        self.views.retain(|id, _| profiles.contains_key(id));
+        for p in profiles.values() {
+            self.views
+                .entry(p.id.clone())
+                .and_modify(|v| v.name.clone_from(&p.name))
+                .or_insert_with(|| ProfileView::unchecked(&p.id, &p.name));
+        }
+        self.refreshing.retain(|id, _| profiles.contains_key(id));
+        self.last_refresh.retain(|id, _| profiles.contains_key(id));
+        self.learned.retain(|id, _| profiles.contains_key(id));
+    }
+
     /// One view per profile, in id order.
     pub fn views(&self) -> impl Iterator<Item = &ProfileView> {
         self.views.values()
@@ -248,6 +267,13 @@ impl Monitor {
         captured_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Recorded {
+        if !self.profiles.contains_key(&outcome.profile) {
+            // Removed from the config while its check ran.
+            return Recorded {
+                notices: Vec::new(),
+                extend_to: None,
+            };
+        }
         tracing::info!(
             profile = %outcome.profile,
             status = outcome.status.as_str(),

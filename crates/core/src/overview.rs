@@ -191,7 +191,7 @@ impl TrayColour {
         }
     }
 
-    /// The worst of `views`; green when there is no profile at all.
+    /// The worst of `views`; grey when there is no profile at all (nothing is watched yet).
     pub fn of<'a>(views: impl IntoIterator<Item = &'a ProfileView>) -> Self {
         views
             .into_iter()
@@ -207,7 +207,7 @@ impl TrayColour {
                 (Some(Status::Expiring), None) => Self::Amber,
             })
             .max()
-            .unwrap_or(Self::Green)
+            .unwrap_or(Self::Grey)
     }
 }
 
@@ -500,6 +500,26 @@ pub fn keychain_locked_line() -> String {
     "Keychain locked: refreshes and pushes wait".to_owned()
 }
 
+/// The config file no longer loads: one notice per broken spell, withdrawn when it loads
+/// again. `why` names the file, the line and the key.
+pub fn config_broken(why: &str) -> NoticeText {
+    NoticeText::plain(
+        "",
+        "The config file has an error".to_owned(),
+        format!("{why}\nSession Keeper goes on with the last config that loaded."),
+    )
+}
+
+/// The tray's line while the config file does not load.
+pub fn config_broken_line() -> String {
+    "Config error: the last good config goes on (see the dashboard)".to_owned()
+}
+
+/// The tray's line while there is no profile.
+pub fn no_sessions_line() -> String {
+    "No sessions yet".to_owned()
+}
+
 /// The app's loop failed and was restarted.
 pub fn restarted(what: &str) -> NoticeText {
     NoticeText::plain(
@@ -561,7 +581,7 @@ mod tests {
     fn the_tray_shows_the_worst_status() {
         let all =
             |s: &[Option<Status>]| TrayColour::of(&s.iter().map(|s| view(*s)).collect::<Vec<_>>());
-        assert_eq!(all(&[]), TrayColour::Green);
+        assert_eq!(all(&[]), TrayColour::Grey, "nothing watched yet");
         assert_eq!(all(&[Some(Status::Valid)]), TrayColour::Green);
         assert_eq!(all(&[Some(Status::Valid), None]), TrayColour::Grey);
         assert_eq!(

@@ -104,31 +104,69 @@ pub struct Scheduler {
     last_wake: Option<DateTime<Utc>>,
 }
 
+impl ProfileState {
+    fn new(p: &Profile, now: DateTime<Utc>) -> Self {
+        Self {
+            poll_every: p.poll_every.as_chrono(),
+            warn_before: p.warn_before.as_chrono(),
+            tracked_ttl: p.tracked_ttl.as_chrono(),
+            next_check: now,
+            episode: Episode::Healthy,
+            announced: false,
+            snoozed_until: None,
+            consecutive_errors: 0,
+            errors_since: None,
+            cannot_check_announced: false,
+        }
+    }
+}
+
 impl Scheduler {
     /// A schedule for `profiles`, each due at once (`now`).
     pub fn new<'a>(profiles: impl IntoIterator<Item = &'a Profile>, now: DateTime<Utc>) -> Self {
         let profiles = profiles
             .into_iter()
-            .map(|p| {
-                let state = ProfileState {
-                    poll_every: p.poll_every.as_chrono(),
-                    warn_before: p.warn_before.as_chrono(),
-                    tracked_ttl: p.tracked_ttl.as_chrono(),
-                    next_check: now,
-                    episode: Episode::Healthy,
-                    announced: false,
-                    snoozed_until: None,
-                    consecutive_errors: 0,
-                    errors_since: None,
-                    cannot_check_announced: false,
-                };
-                (p.id.clone(), state)
-            })
+            .map(|p| (p.id.clone(), ProfileState::new(p, now)))
             .collect();
         Self {
             profiles,
             last_wake: None,
         }
+    }
+
+    /// The config changed (live reload): a new profile is due at once; a removed one is
+    /// forgotten; one whose timings changed keeps its episode and is checked at once, so that
+    /// its next check follows the new timings; the others keep their schedule.
+    pub fn reconfigure<'a>(
+        &mut self,
+        profiles: impl IntoIterator<Item = &'a Profile>,
+        now: DateTime<Utc>,
+    ) {
+        let mut kept = BTreeMap::new();
+        for p in profiles {
+            let state = match self.profiles.remove(&p.id) {
+                None => ProfileState::new(p, now),
+                Some(mut state) => {
+                    let fresh = ProfileState::new(p, now);
+                    if (state.poll_every, state.warn_before, state.tracked_ttl)
+                        != (fresh.poll_every, fresh.warn_before, fresh.tracked_ttl)
+                    {
+                        state.poll_every = fresh.poll_every;
+                        state.warn_before = fresh.warn_before;
+                        state.tracked_ttl = fresh.tracked_ttl;
+                        state.next_check = now;
+                    }
+                    state
+                }
+            };
+            kept.insert(p.id.clone(), state);
+        }
+        self.profiles = kept;
+    }
+
+    /// The profiles it schedules.
+    pub fn profiles(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
     }
 
     /// The profiles due for a check at `now`. Also notices a wall-clock jump: if more time
@@ -711,5 +749,57 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(s.next_wake(t2), t2 + Duration::minutes(5));
+    }
+
+    #[test]
+    fn a_reload_schedules_new_profiles_at_once_forgets_removed_ones_and_reschedules_changed_timings()
+     {
+        let text = |extra: &str| {
+            format!(
+                "[profiles.a]\ncapture = \"manual\"\ncookie_urls = [\"https://h.example/\"]\n\
+                 poll_every = \"5m\"\n\
+                 [profiles.b]\ncapture = \"manual\"\ncookie_urls = [\"https://h.example/\"]\n{extra}"
+            )
+        };
+        let before = Config::parse(&text(""), Path::new("t.toml")).expect("config");
+        let now = t0();
+        let mut s = Scheduler::new(before.profiles.values(), now);
+        assert_eq!(s.due(now).len(), 2);
+        s.checking("a", now);
+        s.checking("b", now);
+        s.on_check("a", report(Status::Valid, now + Duration::hours(8)), now);
+        s.on_check("b", report(Status::Valid, now + Duration::hours(8)), now);
+        let later = now + Duration::seconds(10);
+        assert!(
+            s.due(later).is_empty(),
+            "nothing due right after the checks"
+        );
+
+        // b's timings change, c is new: both due at once; a keeps its schedule.
+        let after = Config::parse(
+            &format!(
+                "{}poll_every = \"1m\"\n[profiles.c]\ncapture = \"manual\"\n\
+                 cookie_urls = [\"https://h.example/\"]\n",
+                text("")
+            ),
+            Path::new("t.toml"),
+        )
+        .expect("config");
+        s.reconfigure(after.profiles.values(), later);
+        assert_eq!(s.due(later), ["b", "c"]);
+        assert_eq!(s.profiles().collect::<Vec<_>>(), ["a", "b", "c"]);
+
+        // a is removed: forgotten, never due again.
+        let only_c = Config::parse(
+            "[profiles.c]\ncapture = \"manual\"\ncookie_urls = [\"https://h.example/\"]\n",
+            Path::new("t.toml"),
+        )
+        .expect("config");
+        s.reconfigure(only_c.profiles.values(), later);
+        assert_eq!(s.profiles().collect::<Vec<_>>(), ["c"]);
+        assert!(
+            !s.due(later + Duration::hours(1)).contains(&"a".to_owned()),
+            "a removed profile is not checked"
+        );
     }
 }

@@ -14,6 +14,7 @@ mod model;
 mod raw;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
@@ -27,6 +28,15 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// No profile and no account yet (the app's first launch, before the file exists).
+    pub fn empty(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            accounts: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+        }
+    }
+
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
