@@ -87,9 +87,13 @@ impl App {
             stdout,
             stderr,
         };
-        app.wait_for("the tray", Duration::from_secs(60), |a| {
-            a.stdout().contains("tray ready")
-        });
+        // Every 10 ms: the idle benchmark times launch → tray ready with this wait.
+        app.wait_every(
+            Duration::from_millis(10),
+            "the tray",
+            Duration::from_secs(60),
+            |a| a.stdout().contains("tray ready"),
+        );
         app
     }
 
@@ -125,6 +129,18 @@ impl App {
     /// Waits until `done(self)`, or fails the test with the app's log.
     #[track_caller]
     pub fn wait_for(&self, what: &str, within: Duration, done: impl Fn(&Self) -> bool) {
+        self.wait_every(Duration::from_millis(200), what, within, done);
+    }
+
+    /// [`Self::wait_for`], looking every `step`.
+    #[track_caller]
+    pub fn wait_every(
+        &self,
+        step: Duration,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Self) -> bool,
+    ) {
         let start = Instant::now();
         while !done(self) {
             assert!(
@@ -132,7 +148,7 @@ impl App {
                 "{what}: not within {within:?}\n--- app log ---\n{}",
                 self.log()
             );
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(step);
         }
     }
 
@@ -377,6 +393,67 @@ pub fn invoke_action(id: u32, key: &str) {
         .status()
         .expect("gdbus");
     assert!(status.success(), "gdbus emit failed");
+}
+
+/// utime + stime of `pid` and its descendants, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    std::iter::once(pid)
+        .chain(descendants(pid).into_iter().map(|(p, _)| p))
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .filter_map(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// Context switches (voluntary and not) of every thread of `pid` and its descendants, by
+/// thread: each is a wake of that thread. Compare two readings with [`wakes_between`].
+pub fn context_switches(pid: u32) -> std::collections::BTreeMap<u32, u64> {
+    std::iter::once(pid)
+        .chain(descendants(pid).into_iter().map(|(p, _)| p))
+        .filter_map(|p| std::fs::read_dir(format!("/proc/{p}/task")).ok())
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            let tid = task.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            let n = status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+            Some((tid, n))
+        })
+        .collect()
+}
+
+/// The wakes between two readings of [`context_switches`]: of the threads alive at the
+/// second, what each did since the first (all of it for a thread born in between; a thread
+/// that ended in between is not counted).
+pub fn wakes_between(
+    before: &std::collections::BTreeMap<u32, u64>,
+    after: &std::collections::BTreeMap<u32, u64>,
+) -> u64 {
+    after
+        .iter()
+        .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .sum()
+}
+
+/// Proportional set size of `pid` and its descendants, in KiB.
+pub fn pss_kib(pid: u32) -> u64 {
+    std::iter::once(pid)
+        .chain(descendants(pid).into_iter().map(|(p, _)| p))
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 #[cfg(test)]

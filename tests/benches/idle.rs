@@ -1,12 +1,15 @@
 //! The tray app at rest, beside the barest tray-only Tauri app (`tray-baseline`) measured in
 //! the same run: time from launch to tray ready, memory (PSS of the process and everything it
-//! started) and CPU ticks over a minute of idling. Run by `scripts/bench-idle.sh`, which builds
-//! both in release and provides the desktop session (Xvfb, D-Bus, gnome-keyring, dunst).
+//! started), CPU ticks and context switches (wakes) over a minute of idling. Run by
+//! `scripts/bench.sh idle`, which builds both in release (the app as packaged, without the
+//! simulator) and provides the desktop session (Xvfb, D-Bus, gnome-keyring, dunst).
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use sessionkeeper_tests::desktop::{App, descendants};
+use sessionkeeper_tests::desktop::{
+    App, context_switches, cpu_ticks, descendants, pss_kib, wakes_between,
+};
 use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv, import_live_session, sibling_binary};
 
 const LAUNCHES: usize = 5;
@@ -62,11 +65,19 @@ url = "{products}"
         a.log().contains("checked:")
     });
     std::thread::sleep(Duration::from_secs(5));
-    let (ticks_app_0, ticks_base_0) = (ticks(running_app.pid()), ticks(running_base.pid()));
+    let (ticks_app_0, ticks_base_0) = (cpu_ticks(running_app.pid()), cpu_ticks(running_base.pid()));
+    let (wakes_app_0, wakes_base_0) = (
+        context_switches(running_app.pid()),
+        context_switches(running_base.pid()),
+    );
     std::thread::sleep(IDLE);
     let (ticks_app, ticks_base) = (
-        ticks(running_app.pid()) - ticks_app_0,
-        ticks(running_base.pid()) - ticks_base_0,
+        cpu_ticks(running_app.pid()) - ticks_app_0,
+        cpu_ticks(running_base.pid()) - ticks_base_0,
+    );
+    let (wakes_app, wakes_base) = (
+        wakes_between(&wakes_app_0, &context_switches(running_app.pid())),
+        wakes_between(&wakes_base_0, &context_switches(running_base.pid())),
     );
     let (pss_app, pss_base) = (pss_kib(running_app.pid()), pss_kib(running_base.pid()));
     let webkit = descendants(running_app.pid())
@@ -96,7 +107,7 @@ url = "{products}"
     let _ = writeln!(
         out,
         "{:<34}{:>11} ms{:>11} ms{:>8}",
-        format!("launch → tray ready (median of {LAUNCHES})"),
+        format!("launch → tray ready (median of {LAUNCHES}, ±10 ms)"),
         launch_app.as_millis(),
         launch_base.as_millis(),
         ratio(launch_app.as_secs_f64(), launch_base.as_secs_f64())
@@ -119,33 +130,14 @@ url = "{products}"
     );
     let _ = writeln!(
         out,
+        "{:<34}{:>14}{:>14}{:>8}",
+        format!("context switches over {} s idle", IDLE.as_secs()),
+        wakes_app,
+        wakes_base,
+        ratio(wakes_app as f64, wakes_base as f64)
+    );
+    let _ = writeln!(
+        out,
         "WebKit processes while idle: {webkit}; checks run: {checks}"
     );
-}
-
-/// utime + stime of `pid` and its descendants, in clock ticks.
-fn ticks(pid: u32) -> u64 {
-    std::iter::once(pid)
-        .chain(descendants(pid).into_iter().map(|(p, _)| p))
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .filter_map(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
-        .sum()
-}
-
-/// Proportional set size of `pid` and its descendants, in KiB.
-fn pss_kib(pid: u32) -> u64 {
-    std::iter::once(pid)
-        .chain(descendants(pid).into_iter().map(|(p, _)| p))
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .sum()
 }
