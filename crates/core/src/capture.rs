@@ -315,6 +315,32 @@ done_when = { url_prefix = "https://app.example.com/callback" }
         assert!(token_in_redirect(&c.profiles["mtn"], &callback).is_none());
     }
 
+    /// The finding "a redirect token from anywhere": `url_prefix` was compared as a raw
+    /// string, so a look-alike host or a longer path matched.
+    #[test]
+    fn finding_redirect_token_from_anywhere_a_look_alike_host_or_path_is_not_below_the_prefix() {
+        let prefix = url("https://app.example.com/callback");
+        for below in [
+            "https://app.example.com/callback",
+            "https://APP.example.com/callback?apisession=t",
+            "https://app.example.com/callback/next",
+            "https://app.example.com:443/callback",
+        ] {
+            assert!(same_or_below(&url(below), &prefix), "{below}");
+        }
+        for elsewhere in [
+            "https://app.example.com.evil.org/callback",
+            "https://app.example.com/callbackx",
+            "http://app.example.com/callback",
+            "https://app.example.com:8443/callback",
+            "https://evil.org/https://app.example.com/callback",
+        ] {
+            assert!(!same_or_below(&url(elsewhere), &prefix), "{elsewhere}");
+        }
+        let host_only = url("https://app.example.com");
+        assert!(!same_or_below(&url("https://app.example.com.evil.org/"), &host_only));
+    }
+
     #[test]
     fn cookies_read_for_several_urls_are_kept_once() {
         let cookie = |name: &str, domain: &str| Cookie {
