@@ -30,18 +30,36 @@ grep -q '^/usr/share/applications/.*\.desktop$' <<<"$listing"
 echo "package check: rpm -qpl $(basename "$rpm"): both binaries, the desktop entry, the man page"
 
 root=${PACKAGE_CHROOT:-/var/tmp/sessionkeeper-package-root}
-if [[ ! -x $root.pristine/bin/bash ]]; then
+# A pristine chroot is reused only if its debootstrap finished (an interrupted one is redone).
+if [[ ! -f $root.pristine/.debootstrap-done ]]; then
   mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   echo "package check: debootstrap bookworm (minbase) from ${mirror:-deb.debian.org}" >&2
-  $sudo rm -rf "$root.pristine"
+  $sudo rm -rf --one-file-system "$root.pristine"
   $sudo debootstrap --variant=minbase bookworm "$root.pristine" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  $sudo touch "$root.pristine/.debootstrap-done"
 fi
+# Every process still running inside the chroot (what the check started there), then every
+# mount under it. The chroot is deleted only when nothing is mounted there any more: a
+# recursive delete through a bind mount of /dev would delete the host's.
 cleanup() {
-  for m in dev/shm dev/pts dev sys proc; do $sudo umount "$root/$m" 2>/dev/null || true; done
+  for proc in /proc/[0-9]*; do
+    if [[ $(readlink "$proc/root" 2>/dev/null) == "$root" ]]; then
+      $sudo kill -9 "${proc#/proc/}" 2>/dev/null || true
+    fi
+  done
+  for m in dev/shm dev/pts dev sys proc; do
+    if mountpoint -q "$root/$m" 2>/dev/null; then
+      $sudo umount "$root/$m" 2>/dev/null || $sudo umount -l "$root/$m" 2>/dev/null || true
+    fi
+  done
 }
 trap cleanup EXIT
 cleanup
-$sudo rm -rf "$root"
+if findmnt -rn -o TARGET | grep -q "^$root/"; then
+  echo "package check: FAIL: something is still mounted under $root; not deleting it" >&2
+  exit 1
+fi
+$sudo rm -rf --one-file-system "$root"
 $sudo cp -a "$root.pristine" "$root"
 $sudo cp /etc/resolv.conf "$root/etc/resolv.conf"
 # The host's mirror (deb822), instead of debootstrap's sources.list, not beside it.

@@ -19,8 +19,9 @@ const cards = new Map();
 let state = null;
 
 // A span of time in whole minutes; a countdown (`seconds`) shows seconds in its last two
-// minutes. A text that does not change is not redrawn, so an idle page costs WebKit a
-// redraw a minute, not one a second.
+// minutes. A text that does not change is not redrawn, and the page wakes only when a text
+// can change: at each full minute, or every second while a countdown is in its last two
+// minutes (see `draw` and `schedule`).
 function span(ms, seconds = false) {
   const s = Math.max(0, Math.round(ms / 1000));
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -118,6 +119,18 @@ function targetState(t, countdown) {
 
 // The state was built at `state.now` on the app's clock: the countdowns run from there.
 let received = Date.now();
+// What the last draw showed: a countdown in seconds, and the time to the next full minute.
+let secondsNeeded = false;
+let nextMinute = 60000;
+let wake = null;
+
+// Draws, then sleeps until a text can change: the next full minute, or the next second
+// while a countdown shows seconds.
+function schedule() {
+  draw();
+  clearTimeout(wake);
+  wake = setTimeout(schedule, secondsNeeded ? 1000 : nextMinute + 50);
+}
 
 function draw() {
   if (!state) return;
@@ -125,7 +138,16 @@ function draw() {
   // Texts in whole minutes all move on the same full minute: one redraw a minute, not one
   // per text. Only a countdown's last two minutes use the exact time.
   const now = Math.floor(exact / 60000) * 60000;
-  const countdown = (to) => (to - exact < 120000 ? to - exact : to - now);
+  // Within two minutes of a deadline (either side) the exact time, and a wake each second.
+  secondsNeeded = false;
+  nextMinute = 60000 - (exact % 60000);
+  const countdown = (to) => {
+    if (Math.abs(to - exact) < 120000) {
+      secondsNeeded = true;
+      return to - exact;
+    }
+    return to - now;
+  };
   set(document.getElementById('demo'), 'hidden', !state.demo);
   const broken = document.getElementById('config-broken');
   set(broken, 'textContent', state.configError
@@ -195,7 +217,7 @@ function draw() {
 function take(next) {
   state = next;
   received = Date.now();
-  draw();
+  schedule();
 }
 
 async function refresh() {
@@ -302,5 +324,4 @@ listen('state', (event) => take(event.payload))
   .catch((e) => showError(`Cannot follow the app's state: ${e}`))
   .then(refresh)
   .then(() => { focusHash(); configuration(); });
-// The countdowns move by themselves; the app is not asked.
-setInterval(draw, 1000);
+// The countdowns move by themselves (`schedule`); the app is not asked.

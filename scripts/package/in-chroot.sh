@@ -47,6 +47,8 @@ say "--demo says where the demo is: $(tail -1 /check/demo.err)"
 export HOME=/check/home XDG_CONFIG_HOME=/check/home/.config XDG_DATA_HOME=/check/home/.local/share
 mkdir -p "$XDG_CONFIG_HOME/sessionkeeper"
 /check/sessionkeeper-sim >/check/sim.json 2>/check/sim.log &
+sim=$!
+trap 'kill "$sim" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [[ -s /check/sim.json ]] && break; sleep 0.1; done
 url() { python3 -c "import json,sys; print(json.load(open('/check/sim.json'))[sys.argv[1]])" "$1"; }
 cat >"$XDG_CONFIG_HOME/sessionkeeper/config.toml" <<TOML

@@ -6,6 +6,10 @@ say() { printf 'package check: %s\n' "$*"; }
 eval "$(printf %s check | gnome-keyring-daemon --unlock --components=secrets --daemonize)"
 export GNOME_KEYRING_CONTROL
 python3 /check/sni-watcher.py /check/items.txt >/check/watcher.log 2>&1 &
+watcher=$!
+app=
+# What this script started ends with it, whatever the outcome.
+trap 'kill $watcher $app 2>/dev/null || true; pkill -f gnome-keyring-daemon 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q ready /check/watcher.log 2>/dev/null && break; sleep 0.1; done
 control=$(python3 -c "import json; print(json.load(open('/check/sim.json'))['control'])")
 token=$(python3 - "$control" <<'PY'
@@ -31,7 +35,8 @@ path=$service
 id=$(gdbus call --session --dest "$sender" --object-path "$path" \
   --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierItem Status)
 say "tray icon: the StatusNotifierItem of $sender at $path, status $id"
-grep 'checked:' /check/app.log || { say "FAIL: the app did not check the profile"; cat /check/app.log; exit 1; }
+grep 'checked:.*accepted' /check/app.log ||
+  { say "FAIL: the app did not find the profile's session valid"; cat /check/app.log; exit 1; }
 say "the installed app checked the profile against sim"
 
 # Start at login, switched on from the tray menu as a user would: the autostart entry must

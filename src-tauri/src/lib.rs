@@ -209,10 +209,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the user's config is, as the CLI finds it.
+/// Where the user's config is, as the CLI finds it (absolute: its directory is watched).
 fn config_path(args: &Args) -> anyhow::Result<std::path::PathBuf> {
     match &args.config {
-        Some(p) => Ok(p.clone()),
+        Some(p) => std::path::absolute(p).context("the --config path"),
         None => {
             sessionkeeper_core::config::default_path().context("no config directory: is HOME set?")
         }

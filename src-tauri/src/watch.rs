@@ -5,14 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
 use sessionkeeper_controller::Intent;
 use tauri::AppHandle;
 
-/// How long a burst of file events is gathered before it becomes one intent.
+/// How long the files must stay quiet before a burst of events becomes one intent.
 const SETTLE: Duration = Duration::from_millis(200);
 
 /// A running watch; dropping it stops it.
@@ -80,23 +80,24 @@ pub(crate) fn config(app: &AppHandle, path: &Path) -> Option<WatchingConfig> {
         return None;
     }
     let file = path.to_owned();
-    let reload = Burst::with(app, move || {
-        let config = if file.exists() {
-            sessionkeeper_core::config::Config::load(&file)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        } else {
-            Ok(Arc::new(sessionkeeper_core::config::Config::empty(&file)))
+    let reload = Arc::new(Burst::with(app, move || {
+        use sessionkeeper_core::config::Config;
+        let config = match Config::load(&file) {
+            Ok(config) => Ok(Arc::new(config)),
+            // Gone (removed, or renamed away by an editor that writes it anew): no profile.
+            Err(_) if !file.exists() => Ok(Arc::new(Config::empty(&file))),
+            Err(e) => Err(e.to_string()),
         };
         Intent::ConfigChanged { config }
-    });
+    }));
     let watched = path.to_owned();
+    let fire = Arc::clone(&reload);
     let handler = move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         if (event.kind.is_create() || event.kind.is_modify() || event.kind.is_remove())
             && event.paths.iter().any(|p| p == &watched)
         {
-            reload.fire();
+            fire.fire();
         }
     };
     let mut watcher = match notify::recommended_watcher(handler) {
@@ -110,13 +111,18 @@ pub(crate) fn config(app: &AppHandle, path: &Path) -> Option<WatchingConfig> {
         tracing::warn!("cannot watch the config ({}): {e}", dir.display());
         return None;
     }
+    // The file may have changed between the start's read and this watch: read it once more.
+    reload.fire();
     Some(WatchingConfig { _watcher: watcher })
 }
 
-/// One intent per burst of events, made when the burst has settled.
+/// One intent per burst of events, made once the files have been quiet for [`SETTLE`] (each
+/// event starts the wait again), off the async workers; a result overtaken by a newer event
+/// is dropped (that event's own intent follows).
 struct Burst {
     app: AppHandle,
-    pending: Arc<AtomicBool>,
+    /// The number of the latest event.
+    latest: Arc<AtomicU64>,
     intent: Arc<dyn Fn() -> Intent + Send + Sync>,
 }
 
@@ -128,27 +134,30 @@ impl Burst {
     fn with(app: &AppHandle, intent: impl Fn() -> Intent + Send + Sync + 'static) -> Self {
         Self {
             app: app.clone(),
-            pending: Arc::default(),
+            latest: Arc::default(),
             intent: Arc::new(intent),
         }
     }
 
     fn fire(&self) {
-        if self.pending.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let (app, pending, intent) = (
+        let mine = self.latest.fetch_add(1, Ordering::SeqCst) + 1;
+        let (app, latest, intent) = (
             self.app.clone(),
-            Arc::clone(&self.pending),
+            Arc::clone(&self.latest),
             Arc::clone(&self.intent),
         );
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(SETTLE).await;
-            pending.store(false, Ordering::SeqCst);
+            if latest.load(Ordering::SeqCst) != mine {
+                return;
+            }
             // Reading the file is blocking work: off the async workers.
             let intent = tauri::async_runtime::spawn_blocking(move || intent())
                 .await
                 .ok();
+            if latest.load(Ordering::SeqCst) != mine {
+                return;
+            }
             if let Some(intent) = intent {
                 crate::state::send(&app, intent);
             }

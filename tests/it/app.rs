@@ -259,7 +259,7 @@ fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live(
         bus.closed().contains(&id)
     });
     app.wait_for("the reload", Duration::from_secs(5), |a| {
-        a.log().contains("config reloaded: 0 profile(s)")
+        a.log().contains("config reloaded: 0 profile(s) (was 1)")
     });
     let checks = app.log().matches("profile=mtn status=").count();
     std::thread::sleep(Duration::from_secs(12));

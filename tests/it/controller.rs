@@ -1139,3 +1139,100 @@ fn a_reloaded_config_adds_checks_and_removes_profiles_and_a_broken_one_changes_n
     );
     assert_eq!(state.config_error, None);
 }
+
+/// A reload that drops a target while its push is in flight, and one that brings it back at
+/// once: the target is never pushed twice at the same time (its lane waits for the push in
+/// flight), and ends holding the session, written once.
+#[test]
+fn a_target_removed_and_restored_while_its_push_runs_is_written_once() {
+    let sim = SimHandle::start(SimConfig::default());
+    sim.set_api_latency(Duration::from_millis(400));
+    let session = live_session(&sim, &mtn_profile(&sim), chrono::Duration::minutes(20));
+    let w = World::new("ctl-reload-lane", sim, |f| f, Some(&session));
+    w.host.wait_for("the push under way", WAIT, |_| {
+        (!w.sim.api_calls().is_empty()).then_some(())
+    });
+    let path = w.env.config_path();
+    let full = std::fs::read_to_string(&path).expect("the config");
+    let parse = |text: &str| {
+        Config::parse(text, &path)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    let without_targets = Fixture::new(&w.sim)
+        .accounts()
+        .cookie_profile("mtn", NAME)
+        .set(&["profiles", "mtn"], "tracked_ttl", "20m")
+        .set(&["profiles", "mtn"], "warn_before", "15m")
+        .set(&["profiles", "mtn"], "poll_every", "5m")
+        .text();
+    w.send(Intent::ConfigChanged {
+        config: parse(&without_targets),
+    });
+    w.send(Intent::ConfigChanged {
+        config: parse(&full),
+    });
+    w.host.wait_for("every target current", WAIT, |_| {
+        all_current(&w).then_some(())
+    });
+    assert_eq!(
+        w.sim
+            .github_secret_writes("repo:acme/circletel", "MTN_SESSION")
+            .len(),
+        1,
+        "one write of the repository secret"
+    );
+    assert_eq!(w.sim.vercel_env_writes("circletel", "MTN_SESSION").len(), 1);
+}
+
+/// The finding "a panic in the app's watch loop ends monitoring silently": a loop that panics
+/// (twice, through the controller's fail point) is restarted each time, from the config,
+/// the vault and the history, and the human is told once; checks go on.
+#[test]
+fn finding_a_panicking_loop_is_restarted_and_the_human_told_once() {
+    let sim = SimHandle::start(SimConfig::default());
+    let session = live_session(&sim, &mtn_profile(&sim), chrono::Duration::minutes(20));
+    let w = World::new(
+        "ctl-panic",
+        sim,
+        |f| f.cookie_profile(sessionkeeper_controller::PANIC_PROBE, "Probe"),
+        Some(&session),
+    );
+    let checked_after = |w: &World, t: chrono::DateTime<chrono::Utc>| {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        w.send(Intent::DashboardState { reply: tx });
+        let state = w
+            .runtime
+            .block_on(async { tokio::time::timeout(WAIT, rx).await })
+            .ok()?
+            .ok()?;
+        state
+            .profiles
+            .iter()
+            .find(|c| c.status.profile == "mtn")
+            .and_then(|c| c.status.last_check)
+            .filter(|at| *at >= t)
+    };
+    let t0 = chrono::Utc::now() - chrono::Duration::hours(1);
+    w.host
+        .wait_for("the first check", WAIT, |_| checked_after(&w, t0));
+
+    fail::cfg("controller::handle", "2*panic(injected by the test)").expect("the fail point");
+    w.send(Intent::Validate {
+        profile: "mtn".into(),
+    });
+    let summary = "Session Keeper recovered from an internal error";
+    w.host
+        .wait_for("the restart told", WAIT, notified(summary.to_owned()));
+    // Checks go on under the controller that took over.
+    w.advance(Duration::from_secs(1));
+    let t1 = sessionkeeper_core::clock::Clock::now(&w.clock);
+    w.send(Intent::Validate {
+        profile: "mtn".into(),
+    });
+    w.host.wait_for("a check after the restarts", WAIT, |_| {
+        checked_after(&w, t1)
+    });
+    fail::remove("controller::handle");
+    assert_eq!(w.notified(summary), 1, "told once, not once per panic");
+}

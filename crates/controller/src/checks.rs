@@ -176,6 +176,11 @@ impl<H: Host> Controller<H> {
                 continue;
             };
             if work.checking {
+                // Due again while its check runs (Validate now, new timings, the network
+                // back): once more when it ends, and not due meanwhile, or the loop would
+                // wake at once again and again.
+                work.recheck = true;
+                self.monitor.checking(&profile.id, now);
                 continue;
             }
             work.checking = true;

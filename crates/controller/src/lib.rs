@@ -67,6 +67,9 @@ pub struct Setup {
     pub retry: Option<sessionkeeper_core::push::RetryPolicy>,
 }
 
+/// The profile id that arms the controller's fail point (tests only; see `handle`).
+pub const PANIC_PROBE: &str = "panic-probe";
+
 /// How to reach a running controller.
 #[derive(Debug, Clone)]
 pub struct Handle {
@@ -131,21 +134,16 @@ async fn supervise<H: Host>(
 ) {
     use futures_util::FutureExt as _;
     let mut told = false;
-    // The config as last reloaded: a fresh controller starts from it, not from the first one.
-    let reloaded = Arc::new(std::sync::Mutex::new(Arc::clone(&setup.config)));
+    // The config as last reloaded, and its error: a fresh controller starts from them, not
+    // from the first ones.
+    let reloaded = Arc::new(std::sync::Mutex::new((
+        Arc::clone(&setup.config),
+        setup.config_error.clone(),
+    )));
     loop {
         let mut controller =
             Controller::new(Arc::clone(&host), Arc::clone(&clock), &setup, tx.clone());
         controller.reloaded = Arc::clone(&reloaded);
-        let latest = Arc::clone(
-            &reloaded
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        if !Arc::ptr_eq(&latest, &setup.config) {
-            controller.start_error = None;
-            controller.config_changed(Ok(latest), clock.now());
-        }
         let ran = std::panic::AssertUnwindSafe(controller.run(&mut rx))
             .catch_unwind()
             .await;
@@ -179,10 +177,9 @@ struct Controller<H: Host> {
     config: Arc<Config>,
     /// Why the config file does not load now, while it does not.
     config_error: Option<String>,
-    /// Why it did not load at start, until the loop has shown it.
-    start_error: Option<String>,
-    /// Where a reload leaves the config, for a controller that takes over after a panic.
-    reloaded: Arc<std::sync::Mutex<Arc<Config>>>,
+    /// Where reloads left the config (and the error of the file, while it does not load),
+    /// shared with the supervisor: a controller that takes over after a panic starts there.
+    reloaded: Arc<std::sync::Mutex<(Arc<Config>, Option<String>)>>,
     demo: bool,
     tx: mpsc::UnboundedSender<Message>,
     checker: Arc<Checker>,
@@ -240,8 +237,10 @@ impl<H: Host> Controller<H> {
             clock,
             config: Arc::clone(&setup.config),
             config_error: None,
-            start_error: setup.config_error.clone(),
-            reloaded: Arc::new(std::sync::Mutex::new(Arc::clone(&setup.config))),
+            reloaded: Arc::new(std::sync::Mutex::new((
+                Arc::clone(&setup.config),
+                setup.config_error.clone(),
+            ))),
             demo: setup.demo,
             tx,
             checker: Arc::new(Checker::new()),
@@ -276,7 +275,17 @@ impl<H: Host> Controller<H> {
     /// message comes.
     async fn run(mut self, rx: &mut mpsc::UnboundedReceiver<Message>) {
         self.open_keychain();
-        if let Some(why) = self.start_error.take() {
+        // Where the supervisor's last controller left the config (at first: the start's),
+        // taken in here, under the supervisor's catch of a panic.
+        let (latest, error) = self
+            .reloaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if !Arc::ptr_eq(&latest, &self.config) {
+            self.config_changed(Ok(latest), self.clock.now());
+        }
+        if let Some(why) = error {
             self.config_changed(Err(why), self.clock.now());
         }
         loop {
@@ -303,6 +312,14 @@ impl<H: Host> Controller<H> {
     }
 
     fn handle(&mut self, message: Message) {
+        // Where the supervisor test makes the loop panic: only a controller that watches a
+        // profile named `PANIC_PROBE`, so that other controllers in the same test process
+        // never meet it. Nothing at all in a build without `fail/failpoints`.
+        fail::fail_point!(
+            "controller::handle",
+            self.config.profiles.contains_key(PANIC_PROBE),
+            |_| ()
+        );
         let now = self.clock.now();
         match message {
             Message::Intent(intent) => self.on_intent(intent, now),

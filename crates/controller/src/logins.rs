@@ -117,10 +117,12 @@ impl<H: Host> Controller<H> {
     }
 
     pub(crate) fn login_ready(&mut self, ready: Ready) {
-        let Some(login) = self.logins.get_mut(&ready.profile) else {
+        let Some(profile) = self.config.profiles.get(&ready.profile).cloned() else {
+            // Removed from the config while its window was being prepared.
+            self.logins.remove(&ready.profile);
             return;
         };
-        let Some(profile) = self.config.profiles.get(&ready.profile).cloned() else {
+        let Some(login) = self.logins.get_mut(&ready.profile) else {
             return;
         };
         let Some(url) = profile.login_url.clone() else {

@@ -40,6 +40,18 @@ pub(crate) struct Lane {
 }
 
 impl Lane {
+    /// Its target left the config: whether the lane must stay until its push in flight
+    /// answers (that push is told it is superseded); an idle lane can go.
+    pub(crate) fn unconfigured(&self) -> bool {
+        match &self.in_flight {
+            Some(in_flight) => {
+                in_flight.superseded.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The keychain is back: what waited for it is not held back any longer.
     pub(crate) fn keychain_back(&mut self) {
         self.not_before = None;

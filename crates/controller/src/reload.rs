@@ -33,6 +33,8 @@ impl<H: Host> Controller<H> {
                 return;
             }
         };
+        // (A controller that took over after a panic was handed the error again, and shows
+        // it under the same key: it withdraws it here too.)
         if self.config_error.take().is_some() {
             self.withdraw(&NoticeKey::new("", Topic::Config));
         }
@@ -44,18 +46,35 @@ impl<H: Host> Controller<H> {
             before.len()
         );
         self.monitor.reconfigure(&config, now);
-        self.profiles
-            .retain(|id, _| config.profiles.contains_key(id));
+        self.refresh_events();
+        self.monitor.relearn(&self.events, now);
+        // A profile's work is kept even when the profile goes: a check or an operation of it
+        // may still be running, and if the profile comes back its answers must meet the same
+        // generation and flags, not a fresh record they would corrupt.
         for id in config.profiles.keys() {
             self.profiles.entry(id.clone()).or_default();
         }
-        // A target that is no longer configured is not pushed to any more.
-        self.lanes.retain(|(id, name), _| {
-            config
+        // A target that is no longer configured is not pushed to any more; one with a push
+        // in flight keeps its lane until the push answers (marked superseded), so that a
+        // target that comes back is never pushed twice at once.
+        self.lanes.retain(|(id, name), lane| {
+            let configured = config
                 .profiles
                 .get(id)
-                .is_some_and(|p| p.push.iter().any(|t| target_name(t) == *name))
+                .is_some_and(|p| p.push.iter().any(|t| target_name(t) == *name));
+            configured || lane.unconfigured()
         });
+        // The login window of a removed profile closes.
+        let removed_logins: Vec<String> = self
+            .logins
+            .keys()
+            .filter(|id| !config.profiles.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in removed_logins {
+            self.logins.remove(&id);
+            self.host.close_login(&id);
+        }
         for gone in self
             .shown
             .iter()
@@ -68,7 +87,7 @@ impl<H: Host> Controller<H> {
         *self
             .reloaded
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&config);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (Arc::clone(&config), None);
         self.config = config;
         self.published = None;
         self.reread_sessions();

@@ -338,7 +338,10 @@ done_when = { url_prefix = "https://app.example.com/callback" }
             assert!(!same_or_below(&url(elsewhere), &prefix), "{elsewhere}");
         }
         let host_only = url("https://app.example.com");
-        assert!(!same_or_below(&url("https://app.example.com.evil.org/"), &host_only));
+        assert!(!same_or_below(
+            &url("https://app.example.com.evil.org/"),
+            &host_only
+        ));
     }
 
     #[test]

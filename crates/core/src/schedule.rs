@@ -162,6 +162,8 @@ impl Scheduler {
             kept.insert(p.id.clone(), state);
         }
         self.profiles = kept;
+        // The longest interval may have changed: the next wake is not a jump of the clock.
+        self.last_wake = Some(now);
     }
 
     /// The profiles it schedules.

@@ -28,13 +28,16 @@ fn cookie_profile() -> Profile {
     )
     .expect("config")
     .profiles["mtn"]
-    .clone()
+        .clone()
 }
 
 /// A duration as someone might write one, right or wrong.
 fn duration_text() -> impl Strategy<Value = String> {
     prop_oneof![
-        (0u64..=u64::MAX, prop::sample::select(vec!["ms", "s", "m", "h", "d", ""]))
+        (
+            0u64..=u64::MAX,
+            prop::sample::select(vec!["ms", "s", "m", "h", "d", ""])
+        )
             .prop_map(|(n, unit)| format!("{n}{unit}")),
         (0u64..100_000, 0u64..100_000).prop_map(|(h, m)| format!("{h}h{m}m")),
         "[0-9a-z ]{0,12}",
@@ -111,8 +114,11 @@ proptest! {
 
 /// Host names from a few labels, so that matches and near misses are both common.
 fn host() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!["a", "b", "ab", "example", "com"]), 1..4)
-        .prop_map(|labels| labels.join("."))
+    prop::collection::vec(
+        prop::sample::select(vec!["a", "b", "ab", "example", "com"]),
+        1..4,
+    )
+    .prop_map(|labels| labels.join("."))
 }
 
 fn path() -> impl Strategy<Value = String> {
