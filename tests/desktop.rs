@@ -399,14 +399,17 @@ pub fn invoke_action(id: u32, key: &str) {
 pub fn cpu_ticks(pid: u32) -> u64 {
     std::iter::once(pid)
         .chain(descendants(pid).into_iter().map(|(p, _)| p))
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .filter_map(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
+        .filter_map(process_ticks)
         .sum()
+}
+
+/// utime + stime of `pid` alone, in clock ticks (`None` once it has ended).
+pub fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// Context switches (voluntary and not) of every thread of `pid` and its descendants, by

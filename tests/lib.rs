@@ -339,6 +339,30 @@ pub fn sim_credentials() -> sessionkeeper_core::push::Credentials {
     }
 }
 
+/// The idle benchmarks' config: one cookie profile `mtn` on sim, tracked for an hour and
+/// polled every `poll_every`, with nothing else to do between its checks.
+pub fn idle_profile_config(sim: &Sim, poll_every: &str) -> String {
+    let u = sim.urls();
+    format!(
+        r#"
+[profiles.mtn]
+name = "MTN Wholesale"
+login_url = "{login}"
+capture = "cookies"
+cookie_urls = ["{api}/"]
+tracked_ttl = "60m"
+warn_before = "15m"
+poll_every = "{poll_every}"
+
+[profiles.mtn.validate]
+url = "{products}"
+"#,
+        login = u.sso_login,
+        api = u.api_origin,
+        products = u.products
+    )
+}
+
 /// Mints a live cookie session on `sim` and imports it as profile `mtn`; returns its value.
 pub fn import_live_session(env: &TestEnv, sim: &Sim) -> String {
     let minted = sim.mint_session(SessionKind::Cookie, None);

@@ -8,33 +8,17 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{App, descendants};
-use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv, import_live_session, sibling_binary};
+use sessionkeeper_tests::desktop::{App, descendants, process_ticks};
+use sessionkeeper_tests::{
+    SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
+};
 
 const IDLE: Duration = Duration::from_secs(60);
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
     let env = TestEnv::new("bench-dashboard");
-    let u = sim.urls();
-    env.write_config(&format!(
-        r#"
-[profiles.mtn]
-name = "MTN Wholesale"
-login_url = "{login}"
-capture = "cookies"
-cookie_urls = ["{api}/"]
-tracked_ttl = "60m"
-warn_before = "15m"
-poll_every = "1h"
-
-[profiles.mtn.validate]
-url = "{products}"
-"#,
-        login = u.sso_login,
-        api = u.api_origin,
-        products = u.products
-    ));
+    env.write_config(&idle_profile_config(&sim, "1h"));
     import_live_session(&env, &sim);
     let app = sibling_binary("sessionkeeper-app");
     let idle = |args: &[&str]| {
@@ -109,14 +93,6 @@ fn ticks(pid: u32) -> (u64, u64) {
         .filter_map(|(p, _)| process_ticks(p))
         .sum();
     (own, webkit)
-}
-
-fn process_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 fn clock_ticks_per_second() -> u64 {

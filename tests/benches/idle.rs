@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use sessionkeeper_tests::desktop::{
     App, context_switches, cpu_ticks, descendants, pss_kib, wakes_between,
 };
-use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv, import_live_session, sibling_binary};
+use sessionkeeper_tests::{
+    SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
+};
 
 const LAUNCHES: usize = 5;
 const IDLE: Duration = Duration::from_secs(60);
@@ -18,26 +20,9 @@ const IDLE: Duration = Duration::from_secs(60);
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
     let env = TestEnv::new("bench-idle");
-    let u = sim.urls();
     // One live session, tracked for an hour and polled every 5 minutes: after the first check
     // the app has nothing to do for the whole measured minute.
-    env.write_config(&format!(
-        r#"
-[profiles.mtn]
-name = "MTN Wholesale"
-login_url = "{login}"
-capture = "cookies"
-cookie_urls = ["{api}/"]
-tracked_ttl = "60m"
-warn_before = "15m"
-
-[profiles.mtn.validate]
-url = "{products}"
-"#,
-        login = u.sso_login,
-        api = u.api_origin,
-        products = u.products
-    ));
+    env.write_config(&idle_profile_config(&sim, "5m"));
     import_live_session(&env, &sim);
     let app = sibling_binary("sessionkeeper-app");
     let baseline = sibling_binary("tray-baseline");
