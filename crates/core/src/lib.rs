@@ -20,6 +20,7 @@ pub mod overview;
 pub mod paths;
 pub mod process;
 pub mod push;
+pub mod recorder;
 pub mod refresh;
 pub mod schedule;
 pub mod secret;

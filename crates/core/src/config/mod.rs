@@ -17,6 +17,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use edit::{NewProfile, NewTarget, Timings};
 pub use model::*;
 pub use validate::{check_github_secret_name, parse_http_url, same_or_below};
 

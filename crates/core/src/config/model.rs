@@ -162,7 +162,7 @@ pub struct DoneWhen {
 }
 
 /// CSS selectors of the login form's fields, filled from the keychain.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prefill {
     pub username: Option<String>,

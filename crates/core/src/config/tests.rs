@@ -347,3 +347,163 @@ fn finding_headers_are_validated_at_load() {
         );
     }
 }
+
+const PROPOSED: &str = r#"[profiles.portal]
+name = "Portal"
+login_url = "https://sso.example.net/login"
+capture = "cookies"
+cookie_urls = ["https://portal.example.net/"]
+done_when = { url_prefix = "https://portal.example.net/home", cookies = ["SID"] }
+session_id_cookie = "SID"
+
+[profiles.portal.validate]
+url = "https://portal.example.net/api/me"
+valid_status = [200]
+invalid_status = [401]
+"#;
+
+#[test]
+fn a_proposed_profile_is_added_after_what_the_file_holds_or_creates_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let text = format!("# my sessions\n{GOOD}");
+    std::fs::write(&path, &text).expect("write");
+    let (config, id) = Config::add_profile(&path, PROPOSED).expect("added");
+    assert_eq!(id, "portal");
+    assert!(config.profiles.contains_key("mtn") && config.profiles.contains_key("portal"));
+    let after = std::fs::read_to_string(&path).expect("read");
+    assert!(
+        after.starts_with(&text),
+        "the file kept, the profile after it:\n{after}"
+    );
+    assert!(after.contains("[profiles.portal.validate]"), "{after}");
+
+    // Twice: refused, nothing written.
+    let e = Config::add_profile(&path, PROPOSED).expect_err("exists");
+    assert!(e.to_string().contains("exists already"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), after);
+    // A broken edit of the proposal points at its line; nothing written.
+    let e = Config::add_profile(
+        &path,
+        &PROPOSED
+            .replace("profiles.portal", "profiles.other")
+            .replace("capture = \"cookies\"", "capture = \"cookie\""),
+    )
+    .expect_err("bad capture");
+    assert!(e.to_string().contains("capture"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), after);
+    // Two profiles, or anything else, are not one proposal.
+    let e = Config::add_profile(
+        &path,
+        &format!("{PROPOSED}\n[accounts.x]\nkind = \"github\"\n"),
+    )
+    .expect_err("stray");
+    assert!(e.to_string().contains("exactly one"), "{e}");
+
+    // No file yet (the first launch): created, private.
+    let fresh = dir.path().join("new/config.toml");
+    let (config, _) = Config::add_profile(&fresh, PROPOSED).expect("created");
+    assert_eq!(config.profiles.len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&fresh)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+}
+
+#[test]
+fn a_target_is_added_with_its_account_reused_or_created_and_checked_before_writing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    Config::add_profile(&path, PROPOSED).expect("added");
+    let github = NewTarget::Github {
+        api_url: Some("http://127.0.0.1:9/github/".to_owned()),
+        repo: Some("acme/app".to_owned()),
+        environment: None,
+        org: None,
+        secret: "PORTAL_SESSION".to_owned(),
+    };
+    let (config, account) = Config::add_target(&path, "portal", &github).expect("added");
+    assert_eq!(account, "github");
+    assert_eq!(
+        config.accounts["github"].api_url.as_str(),
+        "http://127.0.0.1:9/github"
+    );
+    // The same API again: the same account; another: a second one.
+    let (_, again) = Config::add_target(&path, "portal", &github).expect("again");
+    assert_eq!(again, "github");
+    let public = NewTarget::Github {
+        api_url: None,
+        repo: Some("acme/app".to_owned()),
+        environment: Some("production".to_owned()),
+        org: None,
+        secret: "PORTAL".to_owned(),
+    };
+    let (config, second) = Config::add_target(&path, "portal", &public).expect("public");
+    assert_eq!(second, "github-2");
+    assert_eq!(config.profiles["portal"].push.len(), 3);
+    let vercel: NewTarget = serde_json::from_value(serde_json::json!({
+        "to": "vercel", "project": "app", "env": "PORTAL_SESSION",
+        "targets": ["production"], "type": "encrypted", "redeploy": true
+    }))
+    .expect("the form's JSON");
+    let (config, v) = Config::add_target(&path, "portal", &vercel).expect("vercel");
+    assert_eq!(
+        (v.as_str(), config.profiles["portal"].push.len()),
+        ("vercel", 4)
+    );
+
+    // A secret name GitHub refuses: nothing written.
+    let before = std::fs::read_to_string(&path).expect("read");
+    let bad = NewTarget::Github {
+        api_url: None,
+        repo: Some("acme/app".to_owned()),
+        environment: None,
+        org: None,
+        secret: "GITHUB_TOKEN".to_owned(),
+    };
+    let e = Config::add_target(&path, "portal", &bad).expect_err("refused");
+    assert!(e.to_string().contains("GITHUB_"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+}
+
+#[test]
+fn timings_are_set_or_reset_and_a_profile_is_removed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, GOOD).expect("write");
+    let timings = Timings {
+        tracked_ttl: Some("2h".parse().expect("d")),
+        warn_before: Some("20m".parse().expect("d")),
+        poll_every: None,
+        refresh_before: None,
+    };
+    let config = Config::set_timings(&path, "mtn", &timings).expect("set");
+    let mtn = &config.profiles["mtn"];
+    assert_eq!(mtn.tracked_ttl, "2h".parse().expect("d"));
+    assert_eq!(mtn.warn_before, "20m".parse().expect("d"));
+    assert_eq!(mtn.poll_every, "5m".parse().expect("d"), "left as it was");
+    // A poll every second does not load: nothing written.
+    let before = std::fs::read_to_string(&path).expect("read");
+    let bad = Timings {
+        poll_every: Some("1s".parse().expect("d")),
+        ..timings.clone()
+    };
+    assert!(Config::set_timings(&path, "mtn", &bad).is_err());
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+
+    let ids: Vec<String> = config.profiles.keys().cloned().collect();
+    let config = Config::remove_profile(&path, &ids[0]).expect("removed");
+    assert!(!config.profiles.contains_key(&ids[0]));
+    assert_eq!(config.profiles.len(), ids.len() - 1);
+    assert!(
+        !std::fs::read_to_string(&path)
+            .expect("read")
+            .contains(&format!("[profiles.{}]", ids[0]))
+    );
+    assert!(Config::remove_profile(&path, &ids[0]).is_err());
+}

@@ -351,6 +351,38 @@ impl Vault {
         })
     }
 
+    /// Forgets profile `id` (it was removed from the config): its SSO username and password
+    /// in the keychain and both of its session files. Account tokens stay (other profiles may
+    /// push with them). Returns how many things were removed.
+    pub fn forget_profile(&self, id: &str) -> Result<usize, VaultError> {
+        let mut removed = 0;
+        for name in [
+            SecretName::Username(id.to_owned()),
+            SecretName::Password(id.to_owned()),
+        ] {
+            if self.delete_secret(&name)? {
+                removed += 1;
+            }
+        }
+        let io = |source| VaultError::Io {
+            what: "cannot remove the session files",
+            path: self.slots.dir.clone(),
+            source,
+        };
+        let lock = self.slots.lock(id).map_err(io)?;
+        self.slots.recover(&lock, id).map_err(io)?;
+        for slot in [Slot::Current, Slot::Previous] {
+            match std::fs::remove_file(self.slots.path(id, slot)) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        drop(lock);
+        let _ = std::fs::remove_file(self.slots.dir.join(format!(".{id}.lock")));
+        Ok(removed)
+    }
+
     /// Swap the current and the previous session (undo the last import or capture).
     pub fn restore_previous(&self, profile_id: &str) -> Result<(), VaultError> {
         let io = |source| VaultError::Io {
