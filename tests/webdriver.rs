@@ -186,14 +186,24 @@ pub async fn text_of(client: &Client, css: &str) -> String {
     el.text().await.unwrap_or_default()
 }
 
-/// Polls `check` until it returns true, or fails with `what`.
+/// Polls `check` until it returns true, or fails with `what` (also when a check hangs).
 pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let start = Instant::now();
-    while !check().await {
+    loop {
+        // A WebDriver call can hang (seen once, under load, while a window closed): each check
+        // is bounded by what is left of `within`, so a test fails instead of waiting forever.
+        let left = within
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(500));
+        match tokio::time::timeout(left, check()).await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(_) => panic!("{what}: not within {within:?} (the check itself hung)"),
+        }
         assert!(start.elapsed() < within, "{what}: not within {within:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

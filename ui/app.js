@@ -64,7 +64,8 @@ function card(profile) {
   c.querySelectorAll('[data-action]').forEach((b) => {
     b.addEventListener('click', () => act(c, b, () => command(b.dataset.action)(profile.profile)));
   });
-  c.querySelector('form').addEventListener('submit', (e) => paste(e, profile.profile));
+  c.querySelector('details.paste form').addEventListener('submit', (e) => paste(e, profile.profile));
+  bindSettings(c, profile.profile);
   c.querySelector('.check-tokens').addEventListener('click', (e) => checkTokens(c, e.target, profile.profile));
   document.getElementById('cards').append(c);
   cards.set(profile.profile, c);
@@ -186,6 +187,13 @@ function draw() {
       : 'not known yet (3 sessions must end)');
     set(c.querySelector('[data-action="push_again"]'), 'disabled', p.targets.length === 0);
     set(c.querySelector('.login-open'), 'hidden', !p.loginOpen);
+    c.prefill = p.prefill;
+    // The login form's fields: as configured, or the usual ones until the human says otherwise.
+    const fields = c.querySelector('.credentials-form').elements;
+    if (!fields.usernameField.dataset.touched) {
+      set(fields.usernameField, 'value', p.prefill?.username ?? 'input[autocomplete=username], input[type=email], input[name*=user i], input[id*=user i]');
+      set(fields.passwordField, 'value', p.prefill?.password ?? 'input[type=password]');
+    }
     timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, now);
     const last = new Map(p.lastPushes.map((l) => [l.target, l]));
     // One fill for the list, whether it has targets or not: two would undo each other.
@@ -214,10 +222,178 @@ function draw() {
   }
 }
 
+// The profiles and their targets as last seen: when they change, the configuration check
+// (which secrets each needs) is read again.
+let shape = null;
+
 function take(next) {
   state = next;
   received = Date.now();
   schedule();
+  drawRecording();
+  const now = JSON.stringify(next.profiles.map((p) => [p.profile, p.targets.length]));
+  if (shape !== null && shape !== now) configuration();
+  shape = now;
+}
+
+// Runs `call` and shows its answer (or its error) in `out`; true when it succeeded.
+async function report(out, call, busy = '…') {
+  out.classList.remove('good', 'bad');
+  out.textContent = busy;
+  try {
+    const answer = await call();
+    out.textContent = typeof answer === 'string' ? answer : '';
+    out.classList.add('good');
+    return true;
+  } catch (e) {
+    out.textContent = String(e);
+    out.classList.add('bad');
+    return false;
+  }
+}
+
+// "Add a session": the recorder's state and its proposal.
+function drawRecording() {
+  const r = state.recording;
+  set(document.getElementById('record-status'), 'textContent', r ? r.message : '');
+  set(document.getElementById('record-ask-url'), 'hidden', !(r && r.state === 'ask-url'));
+  set(document.getElementById('proposal'), 'hidden', !(r && r.state === 'proposed'));
+  if (!r || !r.toml) return;
+  set(document.getElementById('proposal-name'), 'textContent', `${r.name} (${r.id})`);
+  fill(document.getElementById('proposal-words'), r.words, (w) => el('li', w));
+  const toml = document.getElementById('proposal-toml');
+  // Only a new proposal replaces the text: the human's edits stay.
+  if (toml.dataset.key !== r.toml) {
+    toml.dataset.key = r.toml;
+    toml.value = r.toml;
+  }
+}
+
+function bindRecorder() {
+  const form = document.getElementById('add-form');
+  const status = document.getElementById('record-status');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const e = form.elements;
+    report(status, () => commands.recordLogin(e.name.value, e.loginUrl.value, e.apiUrl.value), 'Opening the login window…');
+  });
+  document.getElementById('record-again').addEventListener('click', () => {
+    report(status, () => commands.recordAgain(document.getElementById('record-api-url').value));
+  });
+  const result = document.getElementById('proposal-result');
+  document.getElementById('proposal-confirm').addEventListener('click', async () => {
+    const ok = await report(result, () => commands.recordConfirm(document.getElementById('proposal-toml').value),
+      'Writing the profile, then validating and storing the session…');
+    if (ok) form.reset();
+  });
+  document.getElementById('record-cancel').addEventListener('click', () => {
+    commands.recordCancel();
+    result.textContent = 'Cancelled: nothing was written.';
+  });
+}
+
+// A target form's fields as the app reads them (`NewTarget`).
+function targetOf(form) {
+  const e = form.elements;
+  const text = (input) => input.value.trim() || null;
+  if (e.to.value === 'github') {
+    return { to: 'github', apiUrl: text(e.apiUrl), repo: text(e.repo), environment: text(e.environment), org: text(e.org), secret: e.secret.value.trim() };
+  }
+  return {
+    to: 'vercel', apiUrl: text(e.apiUrl), project: e.project.value.trim(), env: e.env.value.trim(),
+    targets: ['production', 'preview', 'development'].filter((t) => e[t].checked),
+    type: e.type.value, redeploy: e.redeploy.checked,
+  };
+}
+
+// A card's forms: push targets, SSO credentials, timings, removal.
+function bindSettings(c, id) {
+  const tf = c.querySelector('.target-form');
+  const kind = () => {
+    tf.querySelector('fieldset.github').hidden = tf.elements.to.value !== 'github';
+    tf.querySelector('fieldset.vercel').hidden = tf.elements.to.value !== 'vercel';
+  };
+  tf.elements.to.addEventListener('change', kind);
+  kind();
+  const nameCheck = tf.querySelector('.secret-check');
+  tf.elements.secret.addEventListener('input', async () => {
+    const name = tf.elements.secret.value.trim();
+    nameCheck.classList.remove('good', 'bad');
+    if (!name) { nameCheck.textContent = ''; return; }
+    try {
+      await commands.checkSecretName(name);
+      if (tf.elements.secret.value.trim() !== name) return;
+      nameCheck.textContent = '✓ a valid GitHub secret name';
+      nameCheck.classList.add('good');
+    } catch (e) {
+      if (tf.elements.secret.value.trim() !== name) return;
+      nameCheck.textContent = String(e);
+      nameCheck.classList.add('bad');
+    }
+  });
+  const token = () => tf.elements.token.value || null;
+  const reach = tf.querySelector('.target-reach');
+  tf.querySelector('.check-target').addEventListener('click', async (event) => {
+    event.target.disabled = true;
+    reach.replaceChildren(el('li', 'Checking…', 'muted'));
+    try {
+      const answers = await commands.checkTarget(id, targetOf(tf), token());
+      reach.replaceChildren(...answers.map((r) => el('li', `${r.ok ? '✓' : '✗'} ${r.target}${r.detail ? `: ${r.detail}` : ''}`, r.ok ? 'good' : 'bad')));
+    } catch (e) {
+      reach.replaceChildren(el('li', String(e), 'bad'));
+    } finally {
+      event.target.disabled = false;
+    }
+  });
+  tf.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const ok = await report(tf.querySelector('.target-result'), () => commands.addTarget(id, targetOf(tf), token()));
+    if (ok) {
+      tf.elements.token.value = '';
+      configuration();
+    }
+  });
+  const cf = c.querySelector('.credentials-form');
+  for (const name of ['usernameField', 'passwordField']) {
+    cf.elements[name].addEventListener('input', () => { cf.elements[name].dataset.touched = '1'; });
+  }
+  cf.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const username = cf.elements.username.value;
+    const password = cf.elements.password.value;
+    cf.elements.password.value = '';
+    await report(cf.querySelector('.credentials-result'), async () => {
+      const said = [];
+      // The fields they are filled into: saved first (the keychain items are only used then).
+      const fields = { username: cf.elements.usernameField.value.trim() || null, password: cf.elements.passwordField.value.trim() || null };
+      const now = c.prefill ?? {};
+      if (fields.username !== (now.username ?? null) || fields.password !== (now.password ?? null)) {
+        said.push(await commands.setPrefill(id, fields));
+      }
+      if (username) said.push(await commands.setSecret(`profile:${id}:username`, username));
+      if (password) said.push(await commands.setSecret(`profile:${id}:password`, password));
+      if (!said.length) throw new Error('Type a username or a password first.');
+      return said.join(' ');
+    });
+    cf.elements.username.value = '';
+    configuration();
+  });
+  const timings = c.querySelector('.timings-form');
+  const timingsOut = timings.querySelector('.timings-result');
+  timings.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const e = timings.elements;
+    const value = (input) => input.value.trim() || null;
+    report(timingsOut, () => commands.setTimings(id, {
+      trackedTtl: value(e.trackedTtl), warnBefore: value(e.warnBefore),
+      pollEvery: value(e.pollEvery), refreshBefore: value(e.refreshBefore),
+    }));
+  });
+  timings.querySelector('.apply-learned').addEventListener('click', () => report(timingsOut, () => commands.applyLearned(id)));
+  const confirmRemove = c.querySelector('.remove-confirm');
+  c.querySelector('.remove').addEventListener('click', () => { confirmRemove.hidden = false; });
+  // The card goes with the profile: the answer is shown above the cards.
+  c.querySelector('.remove-yes').addEventListener('click', () => report(document.getElementById('notice'), () => commands.removeProfile(id), `Removing ${id}…`));
 }
 
 async function refresh() {
@@ -294,7 +470,27 @@ async function configuration() {
     kc.hidden = !cfg.keychainError;
     document.getElementById('secrets').replaceChildren(...cfg.secrets.map((s) => {
       const tr = el('tr');
-      tr.append(el('td', s.name), el('td', s.source ? `yes (${s.source})` : 'not set', s.source ? '' : 'bad'));
+      tr.dataset.secret = s.name;
+      const form = el('form');
+      const input = el('input');
+      input.type = 'password';
+      input.autocomplete = 'off';
+      input.name = 'value';
+      input.setAttribute('aria-label', `New value of ${s.name}`);
+      const button = el('button', 'Set');
+      button.type = 'submit';
+      const out = el('span', '', 'muted');
+      out.setAttribute('role', 'status');
+      form.append(input, button, out);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const value = input.value;
+        input.value = '';
+        if (await report(out, () => commands.setSecret(s.name, value))) configuration();
+      });
+      const td = el('td');
+      td.append(form);
+      tr.append(el('td', s.name), el('td', s.source ? `yes (${s.source})` : 'not set', s.source ? '' : 'bad'), td);
       return tr;
     }));
     for (const [id, problems] of Object.entries(cfg.problems)) {
@@ -310,13 +506,22 @@ async function configuration() {
 
 // The app opens `index.html#<profile>` to bring a card forward with its paste form open
 // (manual capture, or the system-browser fallback).
+// `index.html#add` (the tray's "Add a session…") brings the form forward.
 function focusHash() {
-  const c = cards.get(decodeURIComponent(location.hash.slice(1)));
+  const hash = decodeURIComponent(location.hash.slice(1));
+  if (hash === 'add') {
+    document.getElementById('add-session').scrollIntoView({ block: 'nearest' });
+    document.getElementById('add-name').focus();
+    return;
+  }
+  const c = cards.get(hash);
   if (!c) return;
   c.querySelector('details.paste').open = true;
   c.scrollIntoView({ block: 'nearest' });
-  c.querySelector('textarea').focus();
+  c.querySelector('details.paste textarea').focus();
 }
+
+bindRecorder();
 
 window.addEventListener('hashchange', focusHash);
 // Listen first, then read the state: nothing that changes in between is missed.

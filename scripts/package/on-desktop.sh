@@ -53,4 +53,11 @@ exec_line=$(grep '^Exec=' "$entry")
 [[ $exec_line =~ ^Exec=\"?/usr/bin/sessionkeeper-app\"?\ --autostart$ ]] ||
   { say "FAIL: the autostart entry runs $exec_line"; exit 1; }
 say "start at login: $entry runs ${exec_line#Exec=}"
+
+# Add a session, from the tray menu: the dashboard opens on its form.
+python3 /check/tray-menu.py "$sender" "$path" "Add a session…"
+for _ in $(seq 100); do grep -q 'dashboard opened' /check/app.log && break; sleep 0.1; done
+grep -q 'dashboard opened' /check/app.log ||
+  { say "FAIL: Add a session… opened no dashboard"; cat /check/app.log; exit 1; }
+say "the tray's Add a session… opened the dashboard"
 kill "$app" 2>/dev/null || true

@@ -7,6 +7,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 use sessionkeeper_controller::{Configuration, DashboardState, Intent, Reach};
+use sessionkeeper_core::config::{NewTarget, Prefill, Timings};
 use sessionkeeper_core::secret::Secret;
 use tauri::{AppHandle, Emitter as _, Manager as _, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
@@ -132,6 +133,133 @@ pub(crate) async fn extend_tracked(app: AppHandle, profile: String) -> Result<St
 #[tauri::command]
 pub(crate) async fn configuration(app: AppHandle) -> Result<Configuration, String> {
     ask(&app, |reply| Intent::Configuration { reply }).await
+}
+
+/// "Add a session": the login window in recording mode.
+#[tauri::command]
+pub(crate) async fn record_login(
+    app: AppHandle,
+    name: String,
+    login_url: String,
+    api_url: String,
+) -> Result<String, String> {
+    ask(&app, |reply| Intent::RecordLogin {
+        name,
+        login_url,
+        api_url,
+        reply,
+    })
+    .await?
+}
+
+#[tauri::command]
+pub(crate) async fn record_again(app: AppHandle, api_url: String) -> Result<String, String> {
+    ask(&app, |reply| Intent::RecordAgain { api_url, reply }).await?
+}
+
+/// The proposal as the human confirmed it (TOML, edited or not): written if it loads.
+#[tauri::command]
+pub(crate) async fn record_confirm(app: AppHandle, toml: String) -> Result<String, String> {
+    ask(&app, |reply| Intent::RecordConfirm { toml, reply }).await?
+}
+
+#[tauri::command]
+pub(crate) async fn record_cancel(app: AppHandle) {
+    send(&app, Intent::RecordCancel);
+}
+
+fn token_of(token: Option<String>) -> Option<Secret> {
+    token.filter(|t| !t.is_empty()).map(Secret::new)
+}
+
+#[tauri::command]
+pub(crate) async fn add_target(
+    app: AppHandle,
+    profile: String,
+    target: NewTarget,
+    token: Option<String>,
+) -> Result<String, String> {
+    let token = token_of(token);
+    ask(&app, |reply| Intent::AddTarget {
+        profile,
+        target,
+        token,
+        reply,
+    })
+    .await?
+}
+
+/// Check token before saving: one cheap authenticated call for a target not saved yet.
+#[tauri::command]
+pub(crate) async fn check_target(
+    app: AppHandle,
+    profile: String,
+    target: NewTarget,
+    token: Option<String>,
+) -> Result<Vec<Reach>, String> {
+    let token = token_of(token);
+    ask(&app, |reply| Intent::CheckTarget {
+        profile,
+        target,
+        token,
+        reply,
+    })
+    .await?
+}
+
+/// GitHub's rules for a secret name, as the human types it.
+#[tauri::command]
+pub(crate) async fn check_secret_name(name: String) -> Result<(), String> {
+    sessionkeeper_core::config::check_github_secret_name(&name)
+}
+
+/// A token or credential into the keychain; never echoed, never written to a file.
+#[tauri::command]
+pub(crate) async fn set_secret(
+    app: AppHandle,
+    name: String,
+    value: String,
+) -> Result<String, String> {
+    let value = Secret::new(value);
+    ask(&app, |reply| Intent::SetSecret { name, value, reply }).await?
+}
+
+#[tauri::command]
+pub(crate) async fn set_prefill(
+    app: AppHandle,
+    profile: String,
+    prefill: Prefill,
+) -> Result<String, String> {
+    ask(&app, |reply| Intent::SetPrefill {
+        profile,
+        prefill,
+        reply,
+    })
+    .await?
+}
+
+#[tauri::command]
+pub(crate) async fn set_timings(
+    app: AppHandle,
+    profile: String,
+    timings: Timings,
+) -> Result<String, String> {
+    ask(&app, |reply| Intent::SetTimings {
+        profile,
+        timings,
+        reply,
+    })
+    .await?
+}
+
+#[tauri::command]
+pub(crate) async fn apply_learned(app: AppHandle, profile: String) -> Result<String, String> {
+    ask(&app, |reply| Intent::ApplyLearned { profile, reply }).await?
+}
+
+#[tauri::command]
+pub(crate) async fn remove_profile(app: AppHandle, profile: String) -> Result<String, String> {
+    ask(&app, |reply| Intent::RemoveProfile { profile, reply }).await?
 }
 
 /// One cheap authenticated call per target of `profile`, writing nothing.

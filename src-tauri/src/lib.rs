@@ -160,6 +160,18 @@ fn run(args: &Args) -> anyhow::Result<()> {
             dashboard::extend_tracked,
             dashboard::configuration,
             dashboard::check_tokens,
+            dashboard::record_login,
+            dashboard::record_again,
+            dashboard::record_confirm,
+            dashboard::record_cancel,
+            dashboard::add_target,
+            dashboard::check_target,
+            dashboard::check_secret_name,
+            dashboard::set_secret,
+            dashboard::set_prefill,
+            dashboard::set_timings,
+            dashboard::apply_learned,
+            dashboard::remove_profile,
         ])
         .setup(move |app| {
             logging::to_file(app.path().app_log_dir().ok());

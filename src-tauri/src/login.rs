@@ -5,7 +5,9 @@
 //! the cookies of the profile's `cookie_urls`, HttpOnly included — goes to the controller when
 //! it changes; a `redirect-param` token is taken from the main frame's URL only (a page load,
 //! or the URL as polled), never from an iframe's navigation, so an embedded page cannot
-//! plant its own session. The window goes nowhere but `https` (and plain `http` to loopback),
+//! plant its own session. In recording mode (the login recorder) the window captures nothing
+//! itself: it reports each main-frame URL and the cookies of the page's, the login's and the
+//! API's jars to the controller, which works out the profile. The window goes nowhere but `https` (and plain `http` to loopback),
 //! opens no other window and downloads nothing. The window's title is the controller's
 //! banner.
 
@@ -59,6 +61,7 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
         url,
         prefill,
         title,
+        recording,
     } = window;
     let id = profile.id.clone();
     if let Some(existing) = app.get_webview_window(&label(&id)) {
@@ -74,6 +77,7 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
     }
     let login_origin = url.origin();
     let (tokens, mut redirected) = mpsc::unbounded_channel::<Secret>();
+    let (loads, loaded) = mpsc::unbounded_channel::<Url>();
     let load_profile = profile.clone();
     let (nav_id, window_id, download_id) = (id.clone(), id.clone(), id.clone());
     let built = WebviewWindowBuilder::new(app, label(&id), WebviewUrl::External(url))
@@ -100,6 +104,11 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
             false
         })
         .on_page_load(move |window, payload| {
+            if recording {
+                // Read with the jars on the poll's thread (cookie getters wait for this one).
+                let _ = loads.send(payload.url().clone());
+                return;
+            }
             // A page load is the main frame's: its URL may carry the token.
             if let Some(token) = capture::token_in_redirect(&load_profile, payload.url()) {
                 let _ = tokens.send(token);
@@ -123,8 +132,12 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
         }
     };
     refuse_downloads(&window, &id);
-    tracing::info!(profile = %id, "login window opened");
+    tracing::info!(profile = %id, recording, "login window opened");
     let app = app.clone();
+    if recording {
+        tauri::async_runtime::spawn(record(app, window, profile, loaded));
+        return;
+    }
     tauri::async_runtime::spawn(async move {
         let mut last_seen = None;
         let mut last_token = None;
@@ -182,6 +195,56 @@ pub(crate) fn open(app: &AppHandle, window: LoginWindow) {
         let _ = window.destroy();
         crate::state::send(&app, Intent::LoginClosed { profile: id });
     });
+}
+
+/// The recording window's loop: each page load's URL, and the window as polled, with the jars
+/// of the page, the login and the API, to the controller whenever what it shows changed.
+async fn record(
+    app: AppHandle,
+    window: WebviewWindow,
+    profile: Profile,
+    mut loaded: mpsc::UnboundedReceiver<Url>,
+) {
+    let id = profile.id.clone();
+    let mut last_seen = None;
+    loop {
+        let url = tokio::select! {
+            url = loaded.recv() => match url {
+                Some(url) => Some(url),
+                None => break,
+            },
+            () = tokio::time::sleep(POLL) => {
+                if app.get_webview_window(window.label()).is_none() {
+                    break;
+                }
+                None
+            }
+        };
+        let mut jars = profile.clone();
+        let Some((current, mut cookies)) = read(&window, &jars).await else {
+            continue;
+        };
+        let url = url.unwrap_or(current);
+        // The page's own jar too (where the login landed).
+        jars.cookie_urls = vec![url.clone()];
+        if let Some((_, page)) = read(&window, &jars).await {
+            cookies = capture::session_cookies([cookies, page]);
+        }
+        let seen = fingerprint(&url, &cookies);
+        if last_seen != Some(seen) {
+            last_seen = Some(seen);
+            crate::state::send(
+                &app,
+                Intent::RecordSeen {
+                    profile: id.clone(),
+                    url: Secret::new(url.as_str()),
+                    cookies,
+                },
+            );
+        }
+    }
+    let _ = window.destroy();
+    crate::state::send(&app, Intent::LoginClosed { profile: id });
 }
 
 /// The main frame's URL (blocking getter, off the runtime), `None` if the window went away.

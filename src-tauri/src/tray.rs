@@ -83,14 +83,15 @@ fn menu(app: &AppHandle, tray: &TrayModel) -> tauri::Result<Menu<Wry>> {
             false,
             None::<&str>,
         )?)?;
-        menu.append(&MenuItem::with_id(
-            app,
-            MENU_ADD_SESSION,
-            "Add a session…",
-            true,
-            None::<&str>,
-        )?)?;
     }
+    // Always there: the dashboard's "Add a session" form (with no profile, its welcome page).
+    menu.append(&MenuItem::with_id(
+        app,
+        MENU_ADD_SESSION,
+        "Add a session…",
+        true,
+        None::<&str>,
+    )?)?;
     for line in &tray.lines {
         let item = |i: Item, enabled: bool| {
             MenuItem::with_id(app, i.id(&line.profile), i.label(), enabled, None::<&str>)

@@ -32,11 +32,17 @@ mod login;
 /// The dashboard window over WebDriver: cards, Validate now, the paste form.
 mod dashboard;
 
+/// "Add a session" over WebDriver: the login recorder, its proposal, targets and tokens.
+mod recorder;
+
 /// The app's behaviour without a window: the controller, a recording host, a fake clock.
 mod controller;
 
 /// Config errors as the CLI shows them.
 mod config;
+
+/// `sessionkeeper init` in a pseudo-terminal.
+mod init;
 
 /// The simulator behaves like the services it fakes.
 mod sim;

@@ -51,13 +51,18 @@ impl Context {
 
     /// The config, or a failure with `code` (validate uses 2: "could not tell").
     pub(crate) fn config(&self, code: u8) -> Result<Config, Failure> {
-        let path = match &self.config_path {
-            Some(p) => p.clone(),
+        let path = self.config_path(code)?;
+        Config::load(&path).map_err(|e| Failure::new(code, e))
+    }
+
+    /// Where the config file is (it may not exist yet).
+    pub(crate) fn config_path(&self, code: u8) -> Result<PathBuf, Failure> {
+        match &self.config_path {
+            Some(p) => Ok(p.clone()),
             None => sessionkeeper_core::config::default_path().ok_or_else(|| {
                 Failure::new(code, "no config directory: set HOME or pass --config FILE")
-            })?,
-        };
-        Config::load(&path).map_err(|e| Failure::new(code, e))
+            }),
+        }
     }
 
     pub(crate) fn vault(&self) -> Result<Vault, Failure> {

@@ -32,6 +32,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Add a profile by answering questions (for machines without a display).
+    Init(commands::init::Args),
     /// Check validity now. Exit 0: all valid; 1: any invalid/expired; 2: could not tell.
     Validate(commands::validate::Args),
     /// Every profile: status, last check, tracked expiry, time left, config check.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = context::Context::new(cli.config);
     let result = match cli.command {
+        Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Validate(args) => commands::validate::run(&ctx, &args),
         Command::Status(args) => commands::status::run(&ctx, &args),
         Command::Export(args) => commands::session::export(&ctx, &args),

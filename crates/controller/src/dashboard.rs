@@ -21,6 +21,26 @@ pub struct DashboardState {
     pub config_error: Option<String>,
     /// Where the config file is (the welcome page names it).
     pub config_file: String,
+    /// "Add a session": the login being recorded and its proposal.
+    pub recording: Option<RecordingView>,
+}
+
+/// The login recorder, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingView {
+    /// The profile id it proposes.
+    pub id: String,
+    pub name: String,
+    pub api_url: Option<String>,
+    /// `recording`, `proposed`, `ask-url` (the API URL cannot tell the two answers apart) or
+    /// `closed` (the window was closed first).
+    pub state: String,
+    pub message: String,
+    /// The proposal in plain words.
+    pub words: Vec<String>,
+    /// The proposal as TOML (values of no secret), for the human to check or edit.
+    pub toml: Option<String>,
 }
 
 /// One profile's card.
@@ -33,6 +53,8 @@ pub struct Card {
     pub login_open: bool,
     /// The words of its production state ("production behind: …"), when it is not simply fine.
     pub production: Option<String>,
+    /// The login form's fields the SSO credentials are filled into (CSS selectors).
+    pub prefill: Option<sessionkeeper_core::config::Prefill>,
 }
 
 /// The seeds' "configuration status": which secrets are set (never their values) and what

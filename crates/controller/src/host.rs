@@ -79,6 +79,9 @@ pub struct LoginWindow {
     pub url: Url,
     pub prefill: Option<Secret>,
     pub title: String,
+    /// The login recorder's window: it reports its every page and cookie
+    /// ([`crate::Intent::RecordSeen`]) instead of capturing for the profile.
+    pub recording: bool,
 }
 
 /// The desktop, as the controller uses it.

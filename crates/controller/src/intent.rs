@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sessionkeeper_core::config::Config;
+use sessionkeeper_core::config::{Config, NewTarget, Prefill, Timings};
 use sessionkeeper_core::overview::NoticeAction;
 use sessionkeeper_core::secret::Secret;
 use sessionkeeper_core::session::Cookie;
@@ -64,6 +64,72 @@ pub enum Intent {
     /// The login window of `profile` closed (or could not open).
     LoginClosed {
         profile: String,
+    },
+    /// "Add a session": open a login window in recording mode for a new profile.
+    RecordLogin {
+        name: String,
+        login_url: String,
+        api_url: String,
+        reply: Reply<Result<String, String>>,
+    },
+    /// What the recording window shows: the main frame's URL (it may carry the session) and
+    /// every cookie of its jar.
+    RecordSeen {
+        profile: String,
+        url: Secret,
+        cookies: Vec<Cookie>,
+    },
+    /// The API URL could not tell a live session from a dead one: try this one.
+    RecordAgain {
+        api_url: String,
+        reply: Reply<Result<String, String>>,
+    },
+    /// The proposal (as shown, or as the human edited it) goes into the config file.
+    RecordConfirm {
+        toml: String,
+        reply: Reply<Result<String, String>>,
+    },
+    RecordCancel,
+    /// A push target for `profile` (and its account's token, if given).
+    AddTarget {
+        profile: String,
+        target: NewTarget,
+        token: Option<Secret>,
+        reply: Reply<Result<String, String>>,
+    },
+    /// Check a target's token before it is saved.
+    CheckTarget {
+        profile: String,
+        target: NewTarget,
+        token: Option<Secret>,
+        reply: Reply<Result<Vec<Reach>, String>>,
+    },
+    /// A token or credential typed in the dashboard, into the keychain.
+    SetSecret {
+        name: String,
+        value: Secret,
+        reply: Reply<Result<String, String>>,
+    },
+    /// The login form's fields the SSO username and password are filled into.
+    SetPrefill {
+        profile: String,
+        prefill: Prefill,
+        reply: Reply<Result<String, String>>,
+    },
+    SetTimings {
+        profile: String,
+        timings: Timings,
+        reply: Reply<Result<String, String>>,
+    },
+    /// Set `tracked_ttl` to the learned lifetime's suggestion.
+    ApplyLearned {
+        profile: String,
+        reply: Reply<Result<String, String>>,
+    },
+    /// Remove the profile from the config, with its keychain items and session files.
+    RemoveProfile {
+        profile: String,
+        reply: Reply<Result<String, String>>,
     },
     OpenDashboard {
         profile: Option<String>,
@@ -165,15 +231,22 @@ pub const MENU_DASHBOARD: &str = "dashboard";
 pub const MENU_AUTOSTART: &str = "autostart";
 pub const MENU_QUIT: &str = "quit";
 pub const MENU_UNLOCK: &str = "unlock";
-/// With no profile yet: opens the dashboard's welcome page.
+/// Opens the dashboard's "Add a session" form (the tray offers it always; with no profile
+/// yet, it is the welcome page's).
 pub const MENU_ADD_SESSION: &str = "add-session";
+/// The dashboard's place of the "Add a session" form (`index.html#add`): no profile id can be
+/// `add`'s look-alike, since the page looks for the form first.
+pub const ADD_SESSION_PAGE: &str = "add";
 
 impl Intent {
     /// The intent of the tray menu item `id`, if it has one.
     pub fn from_menu(id: &str) -> Option<Self> {
         match id {
-            MENU_DASHBOARD | MENU_ADD_SESSION => {
-                return Some(Self::OpenDashboard { profile: None });
+            MENU_DASHBOARD => return Some(Self::OpenDashboard { profile: None }),
+            MENU_ADD_SESSION => {
+                return Some(Self::OpenDashboard {
+                    profile: Some(ADD_SESSION_PAGE.to_owned()),
+                });
             }
             MENU_AUTOSTART => return Some(Self::ToggleAutostart),
             MENU_QUIT => return Some(Self::Quit),

@@ -11,17 +11,20 @@
 //! The parts: `host` (the seam), `intent` (what the edges ask), `dashboard` (the page's data),
 //! `keychain` (the vault, opened lazily and used off the loop), and the controller's
 //! handlers by area: `checks` (checks, health, refresh), `sessions` (captures, pastes,
-//! extensions, one at a time per profile), `logins` (login windows), `pushes` (every target
+//! extensions, one at a time per profile), `logins` (login windows), `recorder` ("Add a session": the login recorder), `edits`
+//! (the dashboard's changes to the config and the keychain), `pushes` (every target
 //! converging on the current session), `reload` (the config changed under the app) and `show`
 //! (tray, dashboard, notifications).
 
 mod checks;
 mod dashboard;
+mod edits;
 mod host;
 mod intent;
 mod keychain;
 mod logins;
 mod pushes;
+mod recorder;
 mod reload;
 mod sessions;
 mod show;
@@ -41,11 +44,11 @@ use sessionkeeper_core::targets::{Book, TargetBook};
 use sessionkeeper_core::vault::Vault;
 use tokio::sync::mpsc;
 
-pub use dashboard::{Card, Configuration, DashboardState, Reach};
+pub use dashboard::{Card, Configuration, DashboardState, Reach, RecordingView};
 pub use host::{Host, LoginWindow, NoticeKey, Topic, TrayLine, TrayModel};
 pub use intent::{
-    Intent, MENU_ADD_SESSION, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT, MENU_UNLOCK, MenuItem,
-    Reply,
+    ADD_SESSION_PAGE, Intent, MENU_ADD_SESSION, MENU_AUTOSTART, MENU_DASHBOARD, MENU_QUIT,
+    MENU_UNLOCK, MenuItem, Reply,
 };
 pub use keychain::Keychain;
 
@@ -104,6 +107,8 @@ enum Done {
     Session(sessions::Finished),
     Pushed(pushes::Pushed),
     LoginReady(logins::Ready),
+    /// A recorded login's arrival, tried against the API.
+    Tried(Box<recorder::Tried>),
     Exported(String, Result<sessionkeeper_core::secret::Secret, String>),
     /// Reading the current sessions again (after another program wrote one).
     Reread(Vec<(String, Option<sessionkeeper_core::status::SessionInfo>, u64)>),
@@ -197,6 +202,8 @@ struct Controller<H: Host> {
     profiles: BTreeMap<String, checks::Work>,
     lanes: BTreeMap<(String, String), pushes::Lane>,
     logins: BTreeMap<String, logins::Login>,
+    /// "Add a session": the login being recorded, and its proposal.
+    record: Option<recorder::Record>,
     /// Notifications on screen, by key (withdrawn when their episode ends).
     shown: BTreeSet<NoticeKey>,
     dashboard_open: bool,
@@ -261,6 +268,7 @@ impl<H: Host> Controller<H> {
             profiles,
             lanes: BTreeMap::new(),
             logins: BTreeMap::new(),
+            record: None,
             shown: BTreeSet::new(),
             dashboard_open: false,
             published: None,
@@ -341,6 +349,7 @@ impl<H: Host> Controller<H> {
             Done::Session(finished) => self.session_finished(finished, now),
             Done::Pushed(pushed) => self.pushed(pushed, now),
             Done::LoginReady(ready) => self.login_ready(ready),
+            Done::Tried(tried) => self.tried(*tried),
             Done::Exported(profile, export) => self.exported(&profile, export, now),
             Done::Reread(sessions) => self.reread(sessions, now),
         }
@@ -374,7 +383,49 @@ impl<H: Host> Controller<H> {
                 cookies,
             } => self.login_seen(&profile, url, cookies, now),
             Intent::LoginToken { profile, token } => self.login_token(&profile, token, now),
-            Intent::LoginClosed { profile } => self.login_closed(&profile),
+            Intent::LoginClosed { profile } => {
+                self.login_closed(&profile);
+                self.record_closed(&profile);
+            }
+            Intent::RecordLogin {
+                name,
+                login_url,
+                api_url,
+                reply,
+            } => self.record_login(&name, &login_url, &api_url, reply),
+            Intent::RecordSeen {
+                profile,
+                url,
+                cookies,
+            } => self.record_seen(&profile, url, cookies, now),
+            Intent::RecordAgain { api_url, reply } => self.record_again(&api_url, reply, now),
+            Intent::RecordConfirm { toml, reply } => self.record_confirm(&toml, reply, now),
+            Intent::RecordCancel => self.record_cancel(),
+            Intent::AddTarget {
+                profile,
+                target,
+                token,
+                reply,
+            } => self.add_target(&profile, &target, token, reply, now),
+            Intent::CheckTarget {
+                profile,
+                target,
+                token,
+                reply,
+            } => self.check_target(&profile, &target, token, reply),
+            Intent::SetSecret { name, value, reply } => self.set_secret(&name, value, reply),
+            Intent::SetPrefill {
+                profile,
+                prefill,
+                reply,
+            } => self.set_prefill(&profile, &prefill, reply, now),
+            Intent::SetTimings {
+                profile,
+                timings,
+                reply,
+            } => self.set_timings(&profile, &timings, reply, now),
+            Intent::ApplyLearned { profile, reply } => self.apply_learned(&profile, reply, now),
+            Intent::RemoveProfile { profile, reply } => self.remove_profile(&profile, reply, now),
             Intent::OpenDashboard { profile } => self.host.open_dashboard(profile.as_deref()),
             Intent::DashboardOpened => {
                 self.dashboard_open = true;

@@ -137,6 +137,7 @@ impl<H: Host> Controller<H> {
             profile,
             url,
             prefill: ready.prefill,
+            recording: false,
         });
     }
 

@@ -377,7 +377,7 @@ impl<H: Host> Controller<H> {
     }
 }
 
-/// Validates, then stores on a blocking thread.
+/// Validates (where the profile can be checked), then stores on a blocking thread.
 async fn accept(
     profile: &Profile,
     session: Session,
@@ -393,7 +393,13 @@ async fn accept(
         "{}: validating",
         source.word()
     );
-    capture::validate(profile, &session, checker, history.as_ref(), now).await?;
+    // A profile with no `validate` table (recorded without an API URL) can never be checked:
+    // what its login window captured is stored as it is, as `import --no-validate` would.
+    if profile.validate.is_some() || source != Source::Login {
+        capture::validate(profile, &session, checker, history.as_ref(), now).await?;
+    } else {
+        tracing::info!(profile = %profile.id, "no [validate]: stored without a check");
+    }
     let profile = profile.clone();
     with_vault(vault, move |v| {
         capture::store(&profile, session, v, history.as_ref(), source.word(), now)

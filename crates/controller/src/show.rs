@@ -55,6 +55,7 @@ impl<H: Host> Controller<H> {
                 p.profiles != state.profiles
                     || p.keychain_error != state.keychain_error
                     || p.config_error != state.config_error
+                    || p.recording != state.recording
             });
             if changed {
                 self.host.publish(&state);
@@ -145,6 +146,7 @@ impl<H: Host> Controller<H> {
                     production: view
                         .and_then(|v| v.production.as_ref())
                         .map(|p| p.words().to_owned()),
+                    prefill: profile.prefill.clone(),
                 }
             })
             .collect();
@@ -155,6 +157,7 @@ impl<H: Host> Controller<H> {
             keychain_error: self.keychain.error.clone(),
             config_error: self.config_error.clone(),
             config_file: self.config.path.display().to_string(),
+            recording: self.record.as_ref().map(crate::recorder::Record::view),
         }
     }
 

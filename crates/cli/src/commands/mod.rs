@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod generate;
+pub(crate) mod init;
 pub(crate) mod learn;
 pub(crate) mod push;
 pub(crate) mod refresh;
