@@ -44,6 +44,9 @@ mod config;
 /// `sessionkeeper init` in a pseudo-terminal.
 mod init;
 
+/// The team's claim (`claim`, `release`) and adoption (`pull`) from the CLI.
+mod team;
+
 /// The simulator behaves like the services it fakes.
 mod sim;
 

@@ -54,6 +54,13 @@ enum Command {
     Learn(commands::learn::Args),
     /// CI mode: validate; open one labelled GitHub issue on expiry, close it on recovery.
     Check(commands::check::Args),
+    /// Take the team's claim on re-authenticating PROFILE (exit 1 naming the holder).
+    Claim(commands::team::ClaimArgs),
+    /// Give back your claim on PROFILE.
+    Release(commands::team::ReleaseArgs),
+    /// Adopt the team's current session from a target that can be read back (Vercel
+    /// encrypted/plain env var, file), validated and stored; the previous one is kept.
+    Pull(commands::team::PullArgs),
     /// Store or inspect tokens and passwords in the OS keychain.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -81,6 +88,9 @@ fn main() -> ExitCode {
         Command::Refresh(args) => commands::refresh::run(&ctx, &args),
         Command::Learn(args) => commands::learn::run(&ctx, &args),
         Command::Check(args) => commands::check::run(&ctx, &args),
+        Command::Claim(args) => commands::team::claim(&ctx, &args),
+        Command::Release(args) => commands::team::release(&ctx, &args),
+        Command::Pull(args) => commands::team::pull(&ctx, &args),
         Command::Secret(cmd) => commands::secret::run(&ctx, cmd),
         Command::Generate(args) => {
             commands::generate::run(&mut <Cli as clap::CommandFactory>::command(), &args)

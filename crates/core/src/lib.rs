@@ -3,6 +3,7 @@
 //! The CLI (`sessionkeeper`) and the tray app (`sessionkeeper-app`) are thin shells over this
 //! crate. It never depends on tauri, gtk or webkit (a test in `tests/` keeps that true).
 
+pub mod adopt;
 pub mod alert;
 pub mod capture;
 pub mod check;
@@ -27,6 +28,7 @@ pub mod secret;
 pub mod session;
 pub mod status;
 pub mod targets;
+pub mod team;
 pub mod tracked;
 pub mod vault;
 

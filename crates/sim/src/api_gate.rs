@@ -48,11 +48,13 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
         api_version: text("x-github-api-version"),
         gate_status: None,
     };
-    let (token, fault) = {
+    let (tokens, fault) = {
         let mut s = lock(state);
-        let token = match service {
-            Service::Github => s.config.github_token.clone(),
-            Service::Vercel => s.config.vercel_token.clone(),
+        let tokens: Vec<String> = match service {
+            Service::Github => std::iter::once(s.config.github_token.clone())
+                .chain(s.config.github_members.iter().map(|(t, _)| t.clone()))
+                .collect(),
+            Service::Vercel => vec![s.config.vercel_token.clone()],
         };
         let fault = s
             .api_faults
@@ -67,11 +69,12 @@ async fn gate(service: Service, state: &Shared, request: Request, next: Next) ->
                 }
                 f
             });
-        (token, fault)
+        (tokens, fault)
     };
     // Deploy Hooks carry their credential in the URL; everything else needs the token.
     let hook = call.path.starts_with("/v1/integrations/deploy/");
-    let authorized = hook || text("authorization").is_some_and(|a| a == format!("Bearer {token}"));
+    let authorized = hook
+        || text("authorization").is_some_and(|a| tokens.iter().any(|t| a == format!("Bearer {t}")));
     let answer = if service == Service::Github && call.user_agent.is_none() {
         Some(github_error(
             StatusCode::FORBIDDEN,

@@ -4,6 +4,11 @@
 //! * Actions secrets for repositories, environments and organisations: each scope has its own
 //!   real X25519 key pair; `PUT` opens the libsodium sealed box and answers 422 when it cannot,
 //!   201 when the secret is new and 204 when it is updated.
+//! * Repository Actions variables: created with `POST` (201, or **409 Conflict** when the name
+//!   exists: GitHub's documented answer, which makes a create an atomic claim), listed 30 a
+//!   page at most, read, patched (204) and deleted (204, 404 when absent). Names are
+//!   case-insensitive and kept uppercase, as GitHub does.
+//! * `GET /user`: the login of the token's owner (`SimConfig::github_members`).
 //! * Issues, labels and comments, with labels that must exist (unknown ones are dropped, as
 //!   GitHub does for callers without push access).
 //! * `Authorization: Bearer` and `User-Agent` are required; rate-limit answers and other
@@ -50,6 +55,17 @@ pub(crate) fn routes() -> Router<Shared> {
             "/repos/{owner}/{repo}/issues/{number}/comments",
             post(comment),
         )
+        .route(
+            "/repos/{owner}/{repo}/actions/variables",
+            get(list_variables).post(create_variable),
+        )
+        .route(
+            "/repos/{owner}/{repo}/actions/variables/{name}",
+            get(get_variable)
+                .patch(update_variable)
+                .delete(delete_variable),
+        )
+        .route("/user", get(user))
         .route("/repos/{owner}/{repo}/labels", post(create_label))
         .route("/repos/{owner}/{repo}/labels/{name}", get(get_label))
 }
@@ -417,5 +433,168 @@ async fn get_label(
         Json(serde_json::json!({"name": name})).into_response()
     } else {
         not_found()
+    }
+}
+
+/// The login of the caller (its token decides: `sim-user`, or a member's).
+async fn user(State(state): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    let s = lock(&state);
+    let login = s
+        .config
+        .github_members
+        .iter()
+        .find(|(t, _)| *t == token)
+        .map_or("sim-user", |(_, login)| login.as_str())
+        .to_owned();
+    Json(serde_json::json!({ "login": login, "id": 1, "type": "User" })).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewVariable {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct VariableUpdate {
+    name: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+async fn list_variables(
+    State(state): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(page): Query<Page>,
+) -> Response {
+    if !repo_exists(&state, &owner, &repo) {
+        return not_found();
+    }
+    let per_page = page.per_page.unwrap_or(10).clamp(1, 30);
+    let page = page.page.unwrap_or(1).max(1);
+    let s = lock(&state);
+    let all: Vec<_> = s
+        .github
+        .variables
+        .get(&format!("{owner}/{repo}"))
+        .map(|v| v.values().cloned().collect())
+        .unwrap_or_default();
+    let shown: Vec<_> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Json(serde_json::json!({ "total_count": all.len(), "variables": shown })).into_response()
+}
+
+async fn create_variable(
+    State(state): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Json(body): Json<NewVariable>,
+) -> Response {
+    if !repo_exists(&state, &owner, &repo) {
+        return not_found();
+    }
+    let name = body.name.to_ascii_uppercase();
+    if name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || name.starts_with("GITHUB_")
+        || name.as_bytes()[0].is_ascii_digit()
+    {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid name");
+    }
+    let mut s = lock(&state);
+    let now = s
+        .wall_now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let vars = s
+        .github
+        .variables
+        .entry(format!("{owner}/{repo}"))
+        .or_default();
+    if vars.contains_key(&name) {
+        return error(
+            StatusCode::CONFLICT,
+            "Already exists - Variable already exists",
+        );
+    }
+    vars.insert(
+        name.clone(),
+        crate::world::github::Variable {
+            name,
+            value: body.value,
+            created_at: now.clone(),
+            updated_at: now,
+        },
+    );
+    (StatusCode::CREATED, Json(serde_json::json!({}))).into_response()
+}
+
+async fn get_variable(
+    State(state): State<Shared>,
+    Path((owner, repo, name)): Path<(String, String, String)>,
+) -> Response {
+    let s = lock(&state);
+    match s
+        .github
+        .variables
+        .get(&format!("{owner}/{repo}"))
+        .and_then(|v| v.get(&name.to_ascii_uppercase()))
+    {
+        Some(v) => Json(v.clone()).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn update_variable(
+    State(state): State<Shared>,
+    Path((owner, repo, name)): Path<(String, String, String)>,
+    Json(body): Json<VariableUpdate>,
+) -> Response {
+    let mut s = lock(&state);
+    let now = s
+        .wall_now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let Some(vars) = s.github.variables.get_mut(&format!("{owner}/{repo}")) else {
+        return not_found();
+    };
+    let Some(mut var) = vars.remove(&name.to_ascii_uppercase()) else {
+        return not_found();
+    };
+    if let Some(value) = body.value {
+        var.value = value;
+    }
+    if let Some(new) = body.name {
+        var.name = new.to_ascii_uppercase();
+    }
+    var.updated_at = now;
+    vars.insert(var.name.clone(), var);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn delete_variable(
+    State(state): State<Shared>,
+    Path((owner, repo, name)): Path<(String, String, String)>,
+) -> Response {
+    let mut s = lock(&state);
+    let removed = s
+        .github
+        .variables
+        .get_mut(&format!("{owner}/{repo}"))
+        .and_then(|v| v.remove(&name.to_ascii_uppercase()));
+    match removed {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => not_found(),
     }
 }

@@ -203,6 +203,49 @@ impl Sim {
             .cloned()
     }
 
+    /// The value of the repository's Actions variable `name` ("o/r"), if it exists.
+    pub fn github_variable(&self, repo: &str, name: &str) -> Option<String> {
+        self.lock()
+            .github
+            .variables
+            .get(repo)
+            .and_then(|v| v.get(&name.to_ascii_uppercase()))
+            .map(|v| v.value.clone())
+    }
+
+    /// Sets a repository Actions variable directly (a claim left by a crashed teammate, say).
+    pub fn set_github_variable(&self, repo: &str, name: &str, value: &str) {
+        let mut s = self.lock();
+        let now = s.wall_now().to_rfc3339();
+        s.github
+            .variables
+            .entry(repo.to_owned())
+            .or_default()
+            .insert(
+                name.to_ascii_uppercase(),
+                world::github::Variable {
+                    name: name.to_ascii_uppercase(),
+                    value: value.to_owned(),
+                    created_at: now.clone(),
+                    updated_at: now,
+                },
+            );
+    }
+
+    /// Every Actions variable of the repository ("o/r"), by name.
+    pub fn github_variables(&self, repo: &str) -> Vec<(String, String)> {
+        self.lock()
+            .github
+            .variables
+            .get(repo)
+            .map(|v| {
+                v.values()
+                    .map(|v| (v.name.clone(), v.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Every value the GitHub secret was given, oldest first (decrypted).
     pub fn github_secret_writes(&self, scope: &str, name: &str) -> Vec<Vec<u8>> {
         self.lock()

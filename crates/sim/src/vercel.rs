@@ -25,7 +25,11 @@ use crate::world::{Shared, lock};
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/v9/projects/{project}", get(get_project))
-        .route("/v10/projects/{project}/env", post(upsert_env))
+        .route(
+            "/v10/projects/{project}/env",
+            post(upsert_env).get(list_env),
+        )
+        .route("/v1/projects/{project}/env/{id}", get(read_env))
         .route("/v6/deployments", get(list_deployments))
         .route("/v13/deployments", post(create_deployment))
         .route("/v13/deployments/{id}", get(get_deployment))
@@ -60,6 +64,62 @@ struct TeamQuery {
 fn project_visible(state: &Shared, project: &str, team: Option<&str>) -> bool {
     let s = lock(state);
     s.config.vercel_projects.iter().any(|p| p == project) && s.config.vercel_team.as_deref() == team
+}
+
+/// `GET /v10/projects/{idOrName}/env`: the variables without their values (as the listing
+/// gives them for `encrypted` and `sensitive` ones).
+async fn list_env(
+    State(state): State<Shared>,
+    Path(project): Path<String>,
+    Query(q): Query<TeamQuery>,
+) -> Response {
+    if !project_visible(&state, &project, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let s = lock(&state);
+    let envs: Vec<serde_json::Value> = s
+        .vercel
+        .env
+        .get(&project)
+        .map(|vars| {
+            let mut vars: Vec<&EnvVar> = vars.values().collect();
+            vars.sort_by(|a, b| a.key.cmp(&b.key));
+            vars.into_iter()
+                .map(|v| serde_json::json!({"id": v.id, "key": v.key, "type": v.kind, "target": v.target}))
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(serde_json::json!({ "envs": envs })).into_response()
+}
+
+/// `GET /v1/projects/{idOrName}/env/{id}`: one variable, decrypted for `encrypted` and
+/// `plain`; a `sensitive` value is never returned.
+async fn read_env(
+    State(state): State<Shared>,
+    Path((project, id)): Path<(String, String)>,
+    Query(q): Query<TeamQuery>,
+) -> Response {
+    if !project_visible(&state, &project, q.team_id.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let s = lock(&state);
+    let Some(var) = s
+        .vercel
+        .env
+        .get(&project)
+        .and_then(|vars| vars.values().find(|v| v.id == id))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Environment Variable not found",
+        );
+    };
+    let mut shown = serde_json::json!({"id": var.id, "key": var.key, "type": var.kind, "target": var.target, "decrypted": var.kind != "sensitive"});
+    if var.kind != "sensitive" {
+        shown["value"] = serde_json::Value::String(var.value.clone());
+    }
+    Json(shown).into_response()
 }
 
 /// `GET /v9/projects/{idOrName}`: the project, or 404 when it is not visible.
@@ -136,14 +196,19 @@ async fn upsert_env(
             failed.push(serde_json::json!({"error": {"code": code, "message": message, "key": e.key, "envVarKey": e.key}}));
             continue;
         }
+        // An upsert keeps the variable's id.
+        let id = vars
+            .get(&e.key)
+            .map_or_else(|| format!("env_{}", random_token(12)), |v| v.id.clone());
         let var = EnvVar {
+            id,
             key: e.key.clone(),
             value: e.value,
             kind: e.kind,
             target: e.target,
         };
         // The value of a sensitive variable is never sent back.
-        let mut shown = serde_json::json!({"id": random_token(8), "key": var.key, "type": var.kind, "target": var.target});
+        let mut shown = serde_json::json!({"id": var.id, "key": var.key, "type": var.kind, "target": var.target});
         if var.kind != "sensitive" {
             shown["value"] = serde_json::Value::String(var.value.clone());
         }

@@ -9,6 +9,7 @@ pub(crate) mod refresh;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub(crate) mod status;
+pub(crate) mod team;
 pub(crate) mod validate;
 
 use std::io::Read as _;

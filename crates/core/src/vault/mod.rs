@@ -39,7 +39,7 @@ pub use names::{SecretName, Slot};
 pub use policy::{
     SecretState, env_token, env_token_for, secret_states, token_env_vars, token_env_vars_for,
 };
-pub use sealed::Fingerprint;
+pub use sealed::{Fingerprint, team_fingerprint};
 
 use crate::config::{Account, Profile};
 use crate::error::VaultError;

@@ -130,6 +130,13 @@ pub(super) fn fingerprint(key: &[u8; 32], session: &Session) -> Fingerprint {
     Fingerprint(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The fingerprint every member of a team computes alike for the same session (the team's
+/// renewal record names the session by it, never by its value): the same construction under
+/// a fixed, public key. A session is high-entropy, so the fingerprint says nothing of it.
+pub fn team_fingerprint(session: &Session) -> Fingerprint {
+    fingerprint(b"sessionkeeper team fingerprints!", session)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

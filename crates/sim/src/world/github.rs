@@ -17,6 +17,15 @@ pub struct Issue {
     pub comments: Vec<String>,
 }
 
+/// A repository's Actions variable (not secret: its value is read back).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Variable {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+}
+
 /// The fake's GitHub world.
 #[derive(Debug, Default)]
 pub(crate) struct GithubState {
@@ -27,6 +36,8 @@ pub(crate) struct GithubState {
     /// Every value each secret was given, oldest first (to see the order of writes).
     pub(crate) writes: HashMap<(String, String), Vec<Vec<u8>>>,
     pub(crate) issues: HashMap<String, Vec<Issue>>,
+    /// Repository ("o/r") → NAME → Actions variable.
+    pub(crate) variables: HashMap<String, std::collections::BTreeMap<String, Variable>>,
     pub(crate) labels: HashMap<String, Vec<String>>,
 }
 

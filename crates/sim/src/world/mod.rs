@@ -352,8 +352,11 @@ pub struct SimConfig {
     pub api_key: String,
     /// Port to bind on 127.0.0.1 (0: any free port).
     pub port: u16,
-    /// The token the GitHub fake accepts (`Authorization: Bearer …`).
+    /// The token the GitHub fake accepts (`Authorization: Bearer …`); `GET /user` says
+    /// `sim-user` for it.
     pub github_token: String,
+    /// More members of the team: (token, login), each accepted too.
+    pub github_members: Vec<(String, String)>,
     /// Repositories that exist ("owner/repo").
     pub github_repos: Vec<String>,
     /// Environments that exist, as (repository, environment).
@@ -389,6 +392,7 @@ impl Default for SimConfig {
             api_key: "demo-key".to_owned(),
             port: 0,
             github_token: "ghp_simulated_github_token".to_owned(),
+            github_members: Vec::new(),
             github_repos: vec!["acme/circletel".to_owned()],
             github_environments: vec![("acme/circletel".to_owned(), "production".to_owned())],
             github_orgs: vec!["acme".to_owned()],

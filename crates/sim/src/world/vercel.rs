@@ -9,6 +9,8 @@ use serde::Serialize;
 /// One environment variable as the fake stores it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvVar {
+    /// The variable's id (`GET /v1/projects/{p}/env/{id}` reads it back).
+    pub id: String,
     pub key: String,
     pub value: String,
     #[serde(rename = "type")]
