@@ -187,6 +187,9 @@ function draw() {
       : 'not known yet (3 sessions must end)');
     set(c.querySelector('[data-action="push_again"]'), 'disabled', p.targets.length === 0);
     set(c.querySelector('.login-open'), 'hidden', !p.loginOpen);
+    set(c.querySelector('.team'), 'textContent', p.team ?? '');
+    set(c.querySelector('.team'), 'hidden', !p.team);
+    set(c.querySelector('[data-action="take_over"]'), 'hidden', !p.claim);
     c.prefill = p.prefill;
     // The login form's fields: as configured, or the usual ones until the human says otherwise.
     const fields = c.querySelector('.credentials-form').elements;

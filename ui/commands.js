@@ -26,4 +26,5 @@ const commands = Object.freeze({
   setTimings: (profile, timings) => window.__TAURI_INTERNALS__.invoke('set_timings', { profile, timings }),
   applyLearned: (profile) => window.__TAURI_INTERNALS__.invoke('apply_learned', { profile }),
   removeProfile: (profile) => window.__TAURI_INTERNALS__.invoke('remove_profile', { profile }),
+  takeOver: (profile) => window.__TAURI_INTERNALS__.invoke('take_over', { profile }),
 });

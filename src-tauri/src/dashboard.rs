@@ -87,6 +87,12 @@ pub(crate) async fn reauthenticate(app: AppHandle, profile: String) {
     send(&app, Intent::Reauthenticate { profile });
 }
 
+/// Take a teammate's claim on the re-authentication over, and log in.
+#[tauri::command]
+pub(crate) async fn take_over(app: AppHandle, profile: String) {
+    send(&app, Intent::TakeOver { profile });
+}
+
 #[tauri::command]
 pub(crate) async fn open_in_browser(app: AppHandle, profile: String) {
     send(&app, Intent::OpenInBrowser { profile });

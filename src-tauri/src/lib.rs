@@ -172,6 +172,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             dashboard::set_timings,
             dashboard::apply_learned,
             dashboard::remove_profile,
+            dashboard::take_over,
         ])
         .setup(move |app| {
             logging::to_file(app.path().app_log_dir().ok());

@@ -255,3 +255,590 @@ fn pull_adopts_the_teams_session_from_vercel_and_refuses_what_cannot_be_read_bac
         assert_eq!(export(&carol), before, "{name}: the session is as it was");
     }
 }
+
+/// One member's tray app without a window: a controller with its own keychain service, dirs
+/// and fake clock, over `mtn` pushed to sim's GitHub (the team's repository) and an
+/// `encrypted` Vercel variable, with a session sim has ended.
+struct Tray {
+    /// Kept for its directories (removed with it).
+    _env: TestEnv,
+    clock: sessionkeeper_core::clock::FakeClock,
+    host: sessionkeeper_tests::recording::RecordingHost,
+    handle: sessionkeeper_controller::Handle,
+    vault: std::sync::Arc<sessionkeeper_core::vault::Vault>,
+    config: std::sync::Arc<sessionkeeper_core::Config>,
+    runtime: tokio::runtime::Runtime,
+}
+
+const NAME: &str = "MTN Team";
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+impl Tray {
+    fn start(sim: &SimHandle, name: &str, token: &str, dead: &str) -> Self {
+        use sessionkeeper_core::secret::Secret;
+        use sessionkeeper_core::vault::SecretName;
+        sessionkeeper_tests::require_keychain();
+        let env = TestEnv::new(name);
+        let text = sessionkeeper_tests::fixture::Fixture::new(sim)
+            .accounts()
+            .cookie_profile("mtn", NAME)
+            .set(&["profiles", "mtn"], "poll_every", "10s")
+            .push_github("mtn", "MTN_SESSION")
+            .push_vercel("mtn", "MTN_SESSION")
+            .text();
+        env.write_config(&text);
+        let config = std::sync::Arc::new(
+            sessionkeeper_core::Config::parse(&text, &env.config_path()).expect("loads"),
+        );
+        let keychain =
+            sessionkeeper_controller::Keychain::isolated(&env.service, env.sessions_dir());
+        let vault = std::sync::Arc::new(keychain.open().expect("keychain"));
+        for (item, secret) in [
+            ("account:github", token),
+            ("account:vercel", "vercel_simulated_token"),
+        ] {
+            vault
+                .set_secret(
+                    &SecretName::parse(item).expect("name"),
+                    &Secret::new(secret),
+                )
+                .expect("set");
+        }
+        let profile = &config.profiles["mtn"];
+        let session = sessionkeeper_core::Session::captured(
+            profile,
+            vec![jsessionid(dead)],
+            None,
+            chrono::Utc::now() - chrono::Duration::minutes(5),
+        );
+        vault.store_session(&session).expect("store");
+        let clock = sessionkeeper_core::clock::FakeClock::new(chrono::Utc::now());
+        let host = sessionkeeper_tests::recording::RecordingHost::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let state = env.state_dir();
+        let setup = sessionkeeper_controller::Setup {
+            config: std::sync::Arc::clone(&config),
+            config_error: None,
+            keychain,
+            history: Some(sessionkeeper_core::history::History::at(&state)),
+            book: Some(sessionkeeper_core::targets::TargetBook::at(&state)),
+            demo: false,
+            autostart: false,
+            retry: None,
+        };
+        let (handle, _task) = {
+            let _guard = runtime.enter();
+            sessionkeeper_controller::spawn(host.clone(), std::sync::Arc::new(clock.clone()), setup)
+        };
+        Self {
+            _env: env,
+            clock,
+            host,
+            handle,
+            vault,
+            config,
+            runtime,
+        }
+    }
+
+    fn send(&self, intent: sessionkeeper_controller::Intent) {
+        assert!(self.handle.send(intent), "the controller stopped");
+    }
+
+    fn reauthenticate(&self) {
+        self.send(sessionkeeper_controller::Intent::Reauthenticate {
+            profile: "mtn".to_owned(),
+        });
+    }
+
+    fn logins_opened(&self) -> usize {
+        self.host
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, sessionkeeper_tests::recording::Call::OpenLogin { .. }))
+            .count()
+    }
+
+    fn summaries(&self) -> Vec<String> {
+        self.host.summaries()
+    }
+
+    #[track_caller]
+    fn wait_summary(&self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        self.host.wait_for(what, WAIT, |_| {
+            self.summaries().into_iter().find(|s| wanted(s))
+        })
+    }
+
+    fn tray_title(&self) -> String {
+        self.host
+            .tray()
+            .and_then(|t| t.lines.first().map(|l| l.title.clone()))
+            .unwrap_or_default()
+    }
+
+    fn card_team(&self) -> Option<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(sessionkeeper_controller::Intent::DashboardState { reply: tx });
+        let state = self
+            .runtime
+            .block_on(async { tokio::time::timeout(WAIT, rx).await })
+            .expect("in time")
+            .expect("answered");
+        state.profiles[0].team.clone()
+    }
+
+    fn export(&self) -> String {
+        self.vault
+            .current_session(&self.config.profiles["mtn"])
+            .expect("a session")
+            .export()
+            .expose()
+            .to_owned()
+    }
+
+    /// What the login window would report once the human signed in: the portal, with the
+    /// session cookie sim just gave.
+    fn signed_in(&self, sim: &SimHandle) {
+        let live = sim.mint_session(SessionKind::Cookie, None);
+        self.send(sessionkeeper_controller::Intent::LoginSeen {
+            profile: "mtn".to_owned(),
+            url: url::Url::parse(&sim.urls().portal).expect("url"),
+            cookies: vec![jsessionid(&live.value)],
+        });
+    }
+}
+
+fn jsessionid(value: &str) -> sessionkeeper_core::session::Cookie {
+    sessionkeeper_core::session::Cookie {
+        name: "JSESSIONID".into(),
+        value: sessionkeeper_core::secret::Secret::new(value),
+        domain: "127.0.0.1".into(),
+        path: "/".into(),
+        expires: -1.0,
+        http_only: true,
+        secure: false,
+        same_site: sessionkeeper_core::session::SameSite::Lax,
+    }
+}
+
+/// Moves sim's clock and every tray's by `by`.
+fn advance(sim: &SimHandle, trays: &[&Tray], by: std::time::Duration) {
+    sim.advance(by);
+    for t in trays {
+        t.clock
+            .advance(chrono::Duration::from_std(by).expect("duration"));
+    }
+}
+
+#[test]
+fn one_re_authentication_for_two_trays_a_teammate_is_told_asked_first_and_adopts_the_renewal() {
+    let sim = sim();
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    assert!(sim.expire_session(&dead.value));
+    let a = Tray::start(&sim, "tray-alice", ALICE, &dead.value);
+    let b = Tray::start(&sim, "tray-bob", BOB, &dead.value);
+    let expired = format!("{NAME}: session expired");
+    for t in [&a, &b] {
+        t.wait_summary("both show it expired", |s| s == expired);
+    }
+
+    // Alice re-authenticates: one claim, by her; her login window opens.
+    a.reauthenticate();
+    a.host.wait_for("Alice's login window", WAIT, |_| {
+        (a.logins_opened() == 1).then_some(())
+    });
+    assert_eq!(claim_of(&sim).expect("a claim")["by"], "alice");
+
+    // Within one poll Bob's tray, card and notification say so; he is not asked to log in.
+    let expired_before = b.summaries().iter().filter(|s| **s == expired).count();
+    advance(&sim, &[&a, &b], std::time::Duration::from_secs(11));
+    let on_it = b.wait_summary("Bob told Alice is on it", |s| {
+        s.starts_with(&format!("{NAME}: alice is re-authenticating (since "))
+    });
+    // (The tray is drawn once the loop has taken in the read: wait for it.)
+    b.host.wait_for("Bob's menu line", WAIT, |_| {
+        b.tray_title()
+            .contains("alice is re-authenticating (since ")
+            .then_some(())
+    });
+    assert!(
+        b.card_team()
+            .is_some_and(|t| t.starts_with("alice is re-authenticating")),
+        "{:?}",
+        b.card_team()
+    );
+    advance(&sim, &[&a, &b], std::time::Duration::from_secs(11));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        b.summaries().iter().filter(|s| **s == expired).count(),
+        expired_before,
+        "no new 'log in' for Bob while Alice holds the claim"
+    );
+    // Bob's Re-authenticate asks first (no window).
+    b.reauthenticate();
+    b.wait_summary("Bob asked first", |s| s == format!("{on_it} already"));
+    let asked = b.host.calls().into_iter().rev().find_map(|c| match c {
+        sessionkeeper_tests::recording::Call::Notify {
+            summary, actions, ..
+        } if summary.ends_with("already") => Some(actions),
+        _ => None,
+    });
+    assert_eq!(
+        asked,
+        Some(vec![
+            sessionkeeper_core::overview::NoticeAction::Wait,
+            sessionkeeper_core::overview::NoticeAction::TakeOver
+        ])
+    );
+    assert_eq!(b.logins_opened(), 0);
+
+    // Alice signs in: captured, pushed; the claim goes and the renewal is recorded.
+    a.signed_in(&sim);
+    a.wait_summary("Alice's login pushed", |s| {
+        s.contains("logged in; pushed to 2 of 2")
+    });
+    a.host.wait_for("the claim released", WAIT, |_| {
+        claim_of(&sim).is_none().then_some(())
+    });
+    let renewal = sim
+        .github_variable("acme/circletel", "SESSIONKEEPER_RENEWED_MTN")
+        .expect("a renewal recorded");
+    let renewal: serde_json::Value = serde_json::from_str(&renewal).expect("json");
+    assert_eq!(renewal["by"], "alice");
+    assert!(
+        !renewal.to_string().contains(&a.export()),
+        "no value in the renewal"
+    );
+
+    // Bob adopts it from Vercel within a poll: green, no login window, Alice's export.
+    advance(&sim, &[&a, &b], std::time::Duration::from_secs(11));
+    b.host.wait_for("Bob adopts the renewal", WAIT, |_| {
+        (b.export() == a.export()).then_some(())
+    });
+    b.host.wait_for("Bob's tray green", WAIT, |_| {
+        b.host
+            .tray()
+            .filter(|t| t.colour == sessionkeeper_core::overview::TrayColour::Green)
+    });
+    assert_eq!(b.logins_opened(), 0, "Bob never logged in");
+    b.host.wait_for("Bob's menu says who renewed", WAIT, |_| {
+        b.tray_title()
+            .contains("renewed by alice at ")
+            .then_some(())
+    });
+    // Bob pushed nothing: the redeploy happened once, Alice's.
+    assert_eq!(
+        sim.redeploys_carrying("circletel", "MTN_SESSION", &a.export()),
+        1
+    );
+}
+
+#[test]
+fn a_window_closed_halfway_releases_the_claim_a_stale_one_is_taken_over_and_two_at_once_open_one_window()
+ {
+    let sim = sim();
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    assert!(sim.expire_session(&dead.value));
+    let a = Tray::start(&sim, "tray2-alice", ALICE, &dead.value);
+    let b = Tray::start(&sim, "tray2-bob", BOB, &dead.value);
+
+    // Closed halfway: released at once.
+    a.reauthenticate();
+    a.host.wait_for("Alice's window", WAIT, |_| {
+        (a.logins_opened() == 1).then_some(())
+    });
+    assert!(claim_of(&sim).is_some());
+    a.send(sessionkeeper_controller::Intent::LoginClosed {
+        profile: "mtn".to_owned(),
+    });
+    a.host.wait_for("released at once", WAIT, |_| {
+        claim_of(&sim).is_none().then_some(())
+    });
+
+    // A claim past `until` (Alice's laptop died mid-login) is Bob's for the taking.
+    let old = chrono::Utc::now() - chrono::Duration::minutes(40);
+    sim.set_github_variable(
+        "acme/circletel",
+        "SESSIONKEEPER_CLAIM_MTN",
+        &serde_json::json!({"by": "alice", "host": "dead-laptop", "since": old,
+            "until": old + chrono::Duration::minutes(15)})
+        .to_string(),
+    );
+    b.reauthenticate();
+    b.host.wait_for("Bob's window", WAIT, |_| {
+        (b.logins_opened() == 1).then_some(())
+    });
+    assert_eq!(claim_of(&sim).expect("claim")["by"], "bob");
+    b.send(sessionkeeper_controller::Intent::LoginClosed {
+        profile: "mtn".to_owned(),
+    });
+    b.host.wait_for("Bob's released", WAIT, |_| {
+        claim_of(&sim).is_none().then_some(())
+    });
+
+    // Both at the same moment: one window across both trays; the other is asked first.
+    let (a0, b0) = (a.logins_opened(), b.logins_opened());
+    a.reauthenticate();
+    b.reauthenticate();
+    a.host.wait_for("one of them asked first", WAIT, |_| {
+        let asked = |t: &Tray| t.summaries().iter().any(|s| s.ends_with("already"));
+        (asked(&a) || asked(&b)).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let opened = (a.logins_opened() - a0) + (b.logins_opened() - b0);
+    assert_eq!(opened, 1, "exactly one login window across both trays");
+    let winner = claim_of(&sim).expect("one claim")["by"].clone();
+    let (won, lost) = if winner == "alice" {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_eq!(
+        won.logins_opened() - if winner == "alice" { a0 } else { b0 },
+        1
+    );
+    assert!(lost.summaries().iter().any(|s| s.ends_with("already")));
+}
+
+#[test]
+fn the_ci_alarm_says_who_is_re_authenticating_and_status_gives_each_profile_its_claim() {
+    sessionkeeper_tests::require_keychain();
+    let sim = sim();
+    let alice = member(&sim, "team-alarm-alice", ALICE, None);
+    let mut ci = member(&sim, "team-alarm-ci", BOB, None);
+    let status = ci.run(&["status", "--json"]).json();
+    assert_eq!(
+        status["profiles"][0]["claim"],
+        serde_json::Value::Null,
+        "{status}"
+    );
+    alice.run(&["claim", "mtn"]).assert_code(0);
+    let status = ci.run(&["status", "--json"]).json();
+    let claim = &status["profiles"][0]["claim"];
+    assert_eq!(claim["by"], "alice", "{status}");
+    assert!(claim["since"].is_string() && claim["until"].is_string() && claim["host"].is_string());
+    assert!(ci.run(&["status", "--offline", "--json"]).json()["profiles"][0]["claim"].is_null());
+
+    ci.set_env("GITHUB_API_URL", &sim.urls().github_api);
+    ci.set_env("GH_TOKEN", BOB);
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    sim.expire_session(&dead.value);
+    ci.set_env(
+        "MTN_SESSION",
+        &sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &dead.value, "127.0.0.1")]),
+    );
+    let check = [
+        "check",
+        "--github-issue",
+        "acme/circletel",
+        "mtn",
+        "--session-env",
+        "MTN_SESSION",
+    ];
+    ci.run(&check).assert_code(1);
+    ci.run(&check).assert_code(1);
+    let issue = &sim.github_issues("acme/circletel")[0];
+    assert!(
+        issue
+            .body
+            .starts_with("**alice** is re-authenticating (since "),
+        "{}",
+        issue.body
+    );
+    assert!(
+        issue.comments[0].contains("**alice** is re-authenticating"),
+        "{:?}",
+        issue.comments
+    );
+
+    // Alice is done: the claim goes; the next check finds the session valid and closes.
+    alice.run(&["release", "mtn"]).assert_code(0);
+    let live = sim.mint_session(SessionKind::Cookie, None);
+    ci.set_env(
+        "MTN_SESSION",
+        &sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]),
+    );
+    ci.run(&check).assert_code(0);
+    let issue = &sim.github_issues("acme/circletel")[0];
+    assert_eq!(issue.state, "closed");
+    assert!(
+        !issue
+            .comments
+            .last()
+            .expect("closing comment")
+            .contains("re-authenticating")
+    );
+}
+
+/// A member's environment for a real tray app: `mtn` named `name`, polled every 10 s,
+/// pushed to the team's repository and an encrypted Vercel variable, with a dead session.
+fn desk_member(sim: &SimHandle, env_name: &str, token: &str, name: &str, dead: &str) -> TestEnv {
+    let mut env = TestEnv::new(env_name);
+    let text = sessionkeeper_tests::fixture::Fixture::new(sim)
+        .accounts()
+        .cookie_profile("mtn", name)
+        .set(&["profiles", "mtn"], "poll_every", "10s")
+        .push_github("mtn", "MTN_SESSION")
+        .push_vercel("mtn", "MTN_SESSION")
+        .text();
+    env.write_config(&text);
+    // WebDriver can only drive a window of WebKit's persistent context.
+    env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "off");
+    for (item, value) in [
+        ("account:github", token),
+        ("account:vercel", "vercel_simulated_token"),
+        ("profile:mtn:username", "demo"),
+        ("profile:mtn:password", "demo-password"),
+    ] {
+        env.run_stdin(&["secret", "set", item], value)
+            .assert_code(0);
+    }
+    env.run_stdin(
+        &["import", "mtn", "--no-validate"],
+        &sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", dead, "127.0.0.1")]),
+    )
+    .assert_code(0);
+    env
+}
+
+/// Two real tray apps (two HOMEs, keychain services and configs) on one desktop and one sim.
+#[test]
+fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_without_a_window() {
+    use sessionkeeper_tests::desktop::{
+        App, BusMonitor, app_binary, invoke_action, take_desktop, window_titles,
+    };
+    use sessionkeeper_tests::webdriver::{
+        Driver, click_when_enabled, eventually, switch_to_window, value_of,
+    };
+    let _desktop = take_desktop();
+    let wait = std::time::Duration::from_secs(45);
+    let sim = sim();
+    let u = sim.urls();
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    assert!(sim.expire_session(&dead.value));
+    let a_env = desk_member(&sim, "desk-alice", ALICE, "MTN Alice", &dead.value);
+    let b_env = desk_member(&sim, "desk-bob", BOB, "MTN Bob", &dead.value);
+    let bus = BusMonitor::start(b_env.root.path());
+    let b = App::start(&b_env, &[]);
+    let driver = Driver::start(&a_env);
+    let notified = |summary: &dyn Fn(&str) -> bool| {
+        bus.notifications()
+            .into_iter()
+            .find(|n| summary(&n.summary))
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = driver.session(&app_binary(), &["--dashboard"]).await;
+        // The session dies: both show it expired.
+        driver.wait_for_log("both expired", wait, |_| {
+            notified(&|s| s == "MTN Alice: session expired").is_some()
+                && notified(&|s| s == "MTN Bob: session expired").is_some()
+        });
+        let alices = notified(&|s| s == "MTN Alice: session expired").expect("seen");
+        invoke_action(alices.id.expect("an id"), "reauthenticate");
+        switch_to_window(&client, &u.sso_login, wait).await;
+        assert_eq!(claim_of(&sim).expect("one claim")["by"], "alice");
+
+        // Within one poll Bob's notification says Alice is on it.
+        driver.wait_for_log("Bob told", wait, |_| {
+            notified(&|s| s.starts_with("MTN Bob: alice is re-authenticating (since ")).is_some()
+        });
+        // Bob's Re-authenticate (a second launch, as from his menu) asks first; no window.
+        let again = b_env
+            .command_for(&app_binary())
+            .args(["--login", "mtn"])
+            .output()
+            .expect("Bob's second launch");
+        assert!(again.status.success(), "{again:?}");
+        driver.wait_for_log("Bob asked first", wait, |_| {
+            notified(&|s| {
+                s.starts_with("MTN Bob: alice is re-authenticating") && s.ends_with("already")
+            })
+            .is_some_and(|n| n.actions.iter().any(|(k, _)| k == "take-over"))
+        });
+        assert!(
+            !window_titles()
+                .iter()
+                .any(|t| t.starts_with("Log in — MTN Bob")),
+            "{:?}",
+            window_titles()
+        );
+
+        // Alice solves the captcha and signs in (pre-filled).
+        eventually("pre-filled", wait, || async {
+            value_of(&client, "#username").await == "demo"
+        })
+        .await;
+        client
+            .find(fantoccini::Locator::Css("#robot"))
+            .await
+            .expect("captcha")
+            .click()
+            .await
+            .expect("tick");
+        eventually("the captcha token", wait, || async {
+            !value_of(&client, "#captcha").await.is_empty()
+        })
+        .await;
+        click_when_enabled(&client, "#submit").await;
+        driver.wait_for_log("Alice's push", wait, |log| {
+            log.contains("MTN Alice: logged in; pushed to 2 of 2")
+        });
+        eventually("the claim released", wait, || async {
+            claim_of(&sim).is_none()
+        })
+        .await;
+        assert!(
+            sim.github_variable("acme/circletel", "SESSIONKEEPER_RENEWED_MTN")
+                .is_some()
+        );
+        // Bob adopts it by himself and turns green, with no login window.
+        b.wait_for("Bob green", wait, |app| app.log().contains("tray: green"));
+        let _ = client.close().await;
+    });
+    let export = |env: &TestEnv| env.run(&["export", "mtn", "--output-only"]).stdout;
+    assert_eq!(export(&b_env), export(&a_env), "Bob's export is Alice's");
+    assert!(!b.log().contains("login window opened"), "{}", b.log());
+    assert!(
+        b.log().contains("team: renewed by alice at "),
+        "{}",
+        b.log()
+    );
+}
+
+#[test]
+fn without_variables_permission_the_login_opens_alone_and_the_tray_says_the_team_cannot_see_it() {
+    let sim = sim();
+    let dead = sim.mint_session(SessionKind::Cookie, None);
+    assert!(sim.expire_session(&dead.value));
+    let a = Tray::start(&sim, "tray-blind", ALICE, &dead.value);
+    a.wait_summary("expired", |s| s == format!("{NAME}: session expired"));
+    sim.push_api_fault(sessionkeeper_tests::ApiFault {
+        service: sessionkeeper_tests::Service::Github,
+        status: 403,
+        retry_after: None,
+        ratelimit_reset_in: None,
+        message: "Resource not accessible by personal access token".to_owned(),
+        count: 20,
+    });
+    a.reauthenticate();
+    a.host.wait_for("the login opens anyway", WAIT, |_| {
+        (a.logins_opened() == 1).then_some(())
+    });
+    a.host.wait_for("the tray says so", WAIT, |_| {
+        a.tray_title()
+            .contains("the team cannot see this login")
+            .then_some(())
+    });
+    assert!(
+        a.tray_title().contains("Variables: write"),
+        "{}",
+        a.tray_title()
+    );
+    assert!(claim_of(&sim).is_none());
+}

@@ -293,6 +293,16 @@ impl<H: Host> Controller<H> {
             .profiles
             .get(&id)
             .map_or(id.clone(), |p| p.name.clone());
+        // A teammate is logging in: no "log in" for this one, their words instead.
+        if matches!(notice, Notice::Expiring { .. } | Notice::Invalid { .. })
+            && let Some(claim) = self.teammate_claim(&id, now).cloned()
+        {
+            self.notify(
+                NoticeKey::new(&id, Topic::Session),
+                &overview::teammate_on_it(&name, &id, &claim),
+            );
+            return;
+        }
         self.notify(
             NoticeKey::new(&id, Topic::Session),
             &overview::notice_text(notice, &name, now),
@@ -497,6 +507,41 @@ impl<H: Host> Controller<H> {
     pub(crate) fn secrets_changed(&mut self, _now: DateTime<Utc>) {
         tracing::info!("a secret was set: trying again what was refused");
         self.update_records(|record| record.credentials_changed());
+    }
+
+    /// Every target of `id` holds `fingerprint` (a teammate pushed it, then recorded the
+    /// renewal this session was adopted from).
+    pub(crate) fn mark_held(
+        &mut self,
+        id: &str,
+        fingerprint: &sessionkeeper_core::vault::Fingerprint,
+        now: DateTime<Utc>,
+    ) {
+        let Some(profile) = self.config.profiles.get(id) else {
+            return;
+        };
+        let names: Vec<String> = profile
+            .push
+            .iter()
+            .map(sessionkeeper_core::push::target_name)
+            .collect();
+        let apply = |book: &mut sessionkeeper_core::targets::Book| {
+            for name in &names {
+                let record = book.record_mut(id, name);
+                record.held = Some(fingerprint.clone());
+                record.held_since = Some(now);
+                record.failed_for = None;
+                record.attempts = 0;
+                record.next_attempt_at = None;
+            }
+        };
+        match &self.book_file {
+            Some(file) => match file.update(apply) {
+                Ok(()) => self.reload_records(),
+                Err(e) => tracing::warn!("could not update the target records: {e}"),
+            },
+            None => apply(&mut self.book),
+        }
     }
 
     /// Applies `change` to every target record, on disk and here.

@@ -55,6 +55,11 @@ pub struct Card {
     pub production: Option<String>,
     /// The login form's fields the SSO credentials are filled into (CSS selectors).
     pub prefill: Option<sessionkeeper_core::config::Prefill>,
+    /// The team's words: "Alice is re-authenticating (since 10:02)", "renewed by Alice at
+    /// 10:04", or why the team cannot see this login.
+    pub team: Option<String>,
+    /// A teammate's fresh claim on its re-authentication.
+    pub claim: Option<sessionkeeper_core::team::Claim>,
 }
 
 /// The seeds' "configuration status": which secrets are set (never their values) and what

@@ -37,6 +37,8 @@ pub enum Topic {
     Keychain,
     /// The config file no longer loads.
     Config,
+    /// A teammate holds the claim on a re-authentication (asked before taking over).
+    Team,
 }
 
 impl NoticeKey {

@@ -45,6 +45,14 @@ pub enum Intent {
     CopyExport {
         profile: String,
     },
+    /// Take a teammate's claim on the re-authentication over, and open the login window.
+    TakeOver {
+        profile: String,
+    },
+    /// Leave the re-authentication to the teammate who holds it.
+    Wait {
+        profile: String,
+    },
     /// Hold back the profile's notices for an hour.
     Snooze {
         profile: String,
@@ -272,6 +280,8 @@ impl Intent {
             NoticeAction::Reauthenticate => Self::Reauthenticate { profile },
             NoticeAction::Snooze => Self::Snooze { profile },
             NoticeAction::PushAgain => Self::PushAll { profile },
+            NoticeAction::TakeOver => Self::TakeOver { profile },
+            NoticeAction::Wait => Self::Wait { profile },
         }
     }
 }

@@ -12,7 +12,8 @@
 //! `keychain` (the vault, opened lazily and used off the loop), and the controller's
 //! handlers by area: `checks` (checks, health, refresh), `sessions` (captures, pastes,
 //! extensions, one at a time per profile), `logins` (login windows), `recorder` ("Add a session": the login recorder), `edits`
-//! (the dashboard's changes to the config and the keychain), `pushes` (every target
+//! (the dashboard's changes to the config and the keychain), `team` (one re-authentication
+//! for the team: claims, teammates' renewals, adoption), `pushes` (every target
 //! converging on the current session), `reload` (the config changed under the app) and `show`
 //! (tray, dashboard, notifications).
 
@@ -28,6 +29,7 @@ mod recorder;
 mod reload;
 mod sessions;
 mod show;
+mod team;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -109,6 +111,13 @@ enum Done {
     LoginReady(logins::Ready),
     /// A recorded login's arrival, tried against the API.
     Tried(Box<recorder::Tried>),
+    /// A team repository's claims and renewals, read.
+    TeamRead(team::Read),
+    /// The claim on a re-authentication, taken or not.
+    Claimed(Box<team::Claimed>),
+    /// A teammate's renewed session, read back from a target.
+    ReadBack(Box<team::ReadBack>),
+    TeamReleased,
     Exported(String, Result<sessionkeeper_core::secret::Secret, String>),
     /// Reading the current sessions again (after another program wrote one).
     Reread(Vec<(String, Option<sessionkeeper_core::status::SessionInfo>, u64)>),
@@ -204,6 +213,8 @@ struct Controller<H: Host> {
     logins: BTreeMap<String, logins::Login>,
     /// "Add a session": the login being recorded, and its proposal.
     record: Option<recorder::Record>,
+    /// The team's claims and renewals.
+    teams: team::Teams,
     /// Notifications on screen, by key (withdrawn when their episode ends).
     shown: BTreeSet<NoticeKey>,
     dashboard_open: bool,
@@ -269,6 +280,7 @@ impl<H: Host> Controller<H> {
             lanes: BTreeMap::new(),
             logins: BTreeMap::new(),
             record: None,
+            teams: team::Teams::default(),
             shown: BTreeSet::new(),
             dashboard_open: false,
             published: None,
@@ -350,6 +362,10 @@ impl<H: Host> Controller<H> {
             Done::Pushed(pushed) => self.pushed(pushed, now),
             Done::LoginReady(ready) => self.login_ready(ready),
             Done::Tried(tried) => self.tried(*tried),
+            Done::TeamRead(read) => self.team_read(read, now),
+            Done::Claimed(claimed) => self.claimed(*claimed),
+            Done::ReadBack(back) => self.read_back(*back),
+            Done::TeamReleased => {}
             Done::Exported(profile, export) => self.exported(&profile, export, now),
             Done::Reread(sessions) => self.reread(sessions, now),
         }
@@ -386,7 +402,10 @@ impl<H: Host> Controller<H> {
             Intent::LoginClosed { profile } => {
                 self.login_closed(&profile);
                 self.record_closed(&profile);
+                self.team_window_closed(&profile, now);
             }
+            Intent::TakeOver { profile } => self.take_over(&profile),
+            Intent::Wait { profile } => self.withdraw(&NoticeKey::new(&profile, Topic::Team)),
             Intent::RecordLogin {
                 name,
                 login_url,
@@ -472,6 +491,7 @@ impl<H: Host> Controller<H> {
         let locked = self.keychain.locked_since.is_some();
         if !locked {
             self.start_refreshes(now);
+            self.read_teams(now);
         }
         self.start_health(now);
         self.retry_logins(now);
@@ -493,6 +513,7 @@ impl<H: Host> Controller<H> {
             self.next_health(),
             self.next_push(now),
             self.next_login_retry(),
+            self.next_team_read(),
             self.clipboard_clear_at,
             self.next_label_change(now),
         ]

@@ -80,6 +80,11 @@ impl<H: Host> Controller<H> {
             );
             return;
         };
+        // The team's claim first: the window opens once it is ours (or the team cannot be
+        // asked), not while a teammate is logging in.
+        if self.team_gate(id, false) {
+            return;
+        }
         self.logins.insert(
             id.to_owned(),
             Login {

@@ -354,11 +354,18 @@ impl<H: Host> Controller<H> {
             }
             let round = work.round.take()?;
             let outcomes: Vec<&TargetOutcome> = round.outcomes.iter().collect();
-            Some(overview::push_result(&name, &id, round.cause, &outcomes))
+            Some((
+                overview::push_result(&name, &id, round.cause, &outcomes),
+                round.cause,
+            ))
         });
-        if let Some(text) = summary {
+        if let Some((text, cause)) = summary {
             tracing::info!(profile = %id, "{}", text.summary);
             self.notify(NoticeKey::new(&id, Topic::Push), &text);
+            // A login captured and pushed: the team's claim goes, the renewal is recorded.
+            if cause == overview::PushCause::Login && self.holds_claim(&id) {
+                self.team_release(&id, now);
+            }
         }
         self.production_episode(&id, now);
     }

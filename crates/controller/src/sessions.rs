@@ -30,6 +30,8 @@ use crate::{Controller, Done, Host, NoticeKey, Reply, Topic};
 pub(crate) enum Source {
     Login,
     Paste,
+    /// A teammate's renewal, read back from a target.
+    Adopt,
 }
 
 impl Source {
@@ -37,6 +39,7 @@ impl Source {
         match self {
             Self::Login => "login",
             Self::Paste => "paste",
+            Self::Adopt => "pull",
         }
     }
 
@@ -44,6 +47,7 @@ impl Source {
         match self {
             Self::Login => PushCause::Login,
             Self::Paste => PushCause::Paste,
+            Self::Adopt => PushCause::Adopted,
         }
     }
 }
@@ -211,6 +215,7 @@ impl<H: Host> Controller<H> {
                         tracing::info!(profile = %id, "{} stored: pushing", source.word());
                         self.stored(&id, &session, fingerprint, source.cause(), now);
                         if source == Source::Login {
+                            self.team_stored(&id, &session);
                             self.login_stored(&id);
                         }
                         Ok(if targets == 0 {
@@ -301,7 +306,12 @@ impl<H: Host> Controller<H> {
         cause: PushCause,
         now: DateTime<Utc>,
     ) {
-        self.start_round(id, &fingerprint, cause, None);
+        if cause == PushCause::Adopted {
+            // The teammate pushed it: every target holds it already.
+            self.mark_held(id, &fingerprint, now);
+        } else {
+            self.start_round(id, &fingerprint, cause, None);
+        }
         if let Some(work) = self.profiles.get_mut(id) {
             work.current = Some(SessionInfo::of(session, fingerprint.clone()));
             work.read = true;

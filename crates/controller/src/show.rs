@@ -70,7 +70,10 @@ impl<H: Host> Controller<H> {
             .iter()
             .map(|v| TrayLine {
                 profile: v.id.clone(),
-                title: v.menu_label(now),
+                title: match self.team_words(&v.id, now) {
+                    Some(words) => format!("{} — {words}", v.menu_label(now)),
+                    None => v.menu_label(now),
+                },
                 can_push: self
                     .config
                     .profiles
@@ -147,6 +150,8 @@ impl<H: Host> Controller<H> {
                         .and_then(|v| v.production.as_ref())
                         .map(|p| p.words().to_owned()),
                     prefill: profile.prefill.clone(),
+                    team: self.team_words(&profile.id, now),
+                    claim: self.teammate_claim(&profile.id, now).cloned(),
                 }
             })
             .collect();

@@ -54,17 +54,20 @@ impl IssueAlert {
         })
     }
 
-    /// Brings the repository's issues in line with `outcome`.
+    /// Brings the repository's issues in line with `outcome`; `claim` is a teammate's fresh
+    /// claim on the re-authentication, said in what is written.
     pub async fn sync(
         &self,
         profile: &Profile,
         outcome: &CheckOutcome,
+        claim: Option<&crate::team::Claim>,
     ) -> Result<AlertAction, Failure> {
         let open = self.find_open(profile).await?;
+        let claimed = claim.map_or_else(String::new, |c| format!("\n\n{}", claim_line(c)));
         match (outcome.status, open) {
             (Status::Invalid, Some(number)) => {
                 let body = format!(
-                    "Still **invalid** at {}: {}",
+                    "Still **invalid** at {}: {}{claimed}",
                     outcome
                         .checked_at
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -76,7 +79,10 @@ impl IssueAlert {
             (Status::Invalid, None) => {
                 self.ensure_label().await?;
                 let title = format!("Session expired: {} ({})", profile.name, profile.id);
-                let body = issue_body(profile, outcome);
+                let mut body = issue_body(profile, outcome);
+                if let Some(c) = claim {
+                    body = format!("{}\n\n{body}", claim_line(c));
+                }
                 self.open_issue(profile, &title, &body).await
             }
             (Status::Valid | Status::Expiring, Some(number)) => {
@@ -240,6 +246,17 @@ impl IssueAlert {
             Err(explain_status(response, "commenting").await)
         }
     }
+}
+
+/// Who is re-authenticating, for the issue (UTC: the readers are anywhere).
+fn claim_line(c: &crate::team::Claim) -> String {
+    format!(
+        "**{}** is re-authenticating (since {} UTC, on {}; the claim holds until {} UTC).",
+        c.by,
+        c.since.format("%H:%M"),
+        c.host,
+        c.until.format("%H:%M")
+    )
 }
 
 fn marker(profile: &Profile) -> String {

@@ -220,6 +220,10 @@ pub enum NoticeAction {
     Snooze,
     /// Pushes the current session to every target again.
     PushAgain,
+    /// Takes a teammate's claim on the re-authentication over, and opens the login window.
+    TakeOver,
+    /// Leaves the re-authentication to the teammate who holds it (closes the notification).
+    Wait,
 }
 
 impl NoticeAction {
@@ -229,6 +233,8 @@ impl NoticeAction {
             Self::Reauthenticate => "reauthenticate",
             Self::Snooze => "snooze",
             Self::PushAgain => "push",
+            Self::TakeOver => "take-over",
+            Self::Wait => "wait",
         }
     }
 
@@ -237,6 +243,8 @@ impl NoticeAction {
             Self::Reauthenticate => "Re-authenticate",
             Self::Snooze => "Snooze 1 hour",
             Self::PushAgain => "Push again",
+            Self::TakeOver => "Take over",
+            Self::Wait => "Wait",
         }
     }
 
@@ -474,6 +482,62 @@ pub fn no_browser(name: &str, profile: &str, url: &str, why: &str) -> NoticeText
 }
 
 /// A second launch of the app.
+/// "Alice is re-authenticating (since 10:02)": a teammate's claim, as a menu line, a card and
+/// a notification say it (local time).
+pub fn claim_words(claim: &crate::team::Claim) -> String {
+    format!(
+        "{} is re-authenticating (since {})",
+        claim.by,
+        claim.since.with_timezone(&chrono::Local).format("%H:%M")
+    )
+}
+
+/// "renewed by Alice at 10:04".
+pub fn renewal_words(renewal: &crate::team::Renewal) -> String {
+    format!(
+        "renewed by {} at {}",
+        renewal.by,
+        renewal.at.with_timezone(&chrono::Local).format("%H:%M")
+    )
+}
+
+/// Instead of "expired — log in": a teammate is on it. No button but Take over.
+pub fn teammate_on_it(name: &str, profile: &str, claim: &crate::team::Claim) -> NoticeText {
+    NoticeText {
+        profile: profile.to_owned(),
+        summary: format!("{name}: {}", claim_words(claim)),
+        body: format!(
+            "The session needs a new login, and {} (on {}) is doing it: you need not. Session              Keeper takes the renewed session from the team when they are done.",
+            claim.by, claim.host
+        ),
+        actions: vec![NoticeAction::TakeOver],
+        urgent: false,
+    }
+}
+
+/// Re-authenticate while a teammate holds the claim: ask first.
+pub fn ask_before_taking_over(name: &str, profile: &str, claim: &crate::team::Claim) -> NoticeText {
+    NoticeText {
+        profile: profile.to_owned(),
+        summary: format!("{name}: {} already", claim_words(claim)),
+        body: format!(
+            "Wait for {by}, or take over: two logins at once can end each other's session              (many providers allow one per account), so {by}'s may stop working.",
+            by = claim.by
+        ),
+        actions: vec![NoticeAction::Wait, NoticeAction::TakeOver],
+        urgent: true,
+    }
+}
+
+/// A teammate renewed the session: it is being adopted, no login needed.
+pub fn teammate_renewed(name: &str, profile: &str, renewal: &crate::team::Renewal) -> NoticeText {
+    NoticeText::plain(
+        profile,
+        format!("{name}: {}", renewal_words(renewal)),
+        "No login needed: Session Keeper takes the renewed session from the team.".to_owned(),
+    )
+}
+
 pub fn already_running() -> NoticeText {
     NoticeText::plain(
         "",

@@ -1,5 +1,7 @@
 //! `sessionkeeper status`: every profile at a glance, from the vault, the history and the
-//! record of what each target holds, without making any network request (that is `validate`).
+//! record of what each target holds. Its only network call is the team's claims (one listing
+//! of the variables of each GitHub repository a profile pushes to; `--offline` skips it);
+//! validity is `validate`'s.
 
 use chrono::Utc;
 use sessionkeeper_core::check::Status;
@@ -16,6 +18,9 @@ pub(crate) struct Args {
     /// Print one JSON object
     #[arg(long)]
     json: bool,
+    /// Do not ask GitHub for the team's claims
+    #[arg(long)]
+    offline: bool,
 }
 
 pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
@@ -61,11 +66,32 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             now,
         }));
     }
+    let claims = if args.offline {
+        std::collections::BTreeMap::new()
+    } else {
+        team_claims(ctx, &config, vault.as_ref(), now)
+    };
     if args.json {
+        let profiles: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).expect("a status serialises");
+                let (claim, error) = match claims.get(&r.profile) {
+                    Some(Ok(c)) => (serde_json::to_value(c).expect("a claim"), None),
+                    Some(Err(e)) => (serde_json::Value::Null, Some(e.clone())),
+                    None => (serde_json::Value::Null, None),
+                };
+                v["claim"] = claim;
+                if let Some(e) = error {
+                    v["claimError"] = e.into();
+                }
+                v
+            })
+            .collect();
         let doc = serde_json::json!({
             "config": config.path,
             "vault": { "available": vault_error.is_none(), "error": vault_error },
-            "profiles": rows,
+            "profiles": profiles,
         });
         println!("{doc}");
         return Ok(0);
@@ -94,6 +120,16 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         );
         for p in &r.config_problems {
             println!("           ! {p}");
+        }
+        match claims.get(&r.profile) {
+            Some(Ok(Some(c))) => println!(
+                "           team: {} on {} (claim until {})",
+                sessionkeeper_core::overview::claim_words(c),
+                c.host,
+                c.until.with_timezone(&chrono::Local).format("%H:%M")
+            ),
+            Some(Err(e)) => println!("           team: {e}"),
+            _ => {}
         }
         if let Some(l) = &r.learned_lifetime {
             println!(
@@ -131,4 +167,38 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// Each profile's fresh claim (or none), from one listing per team repository; why not, when
+/// the team could not be asked.
+fn team_claims(
+    ctx: &Context,
+    config: &sessionkeeper_core::Config,
+    vault: Option<&sessionkeeper_core::vault::Vault>,
+    now: chrono::DateTime<Utc>,
+) -> std::collections::BTreeMap<String, Result<Option<sessionkeeper_core::team::Claim>, String>> {
+    use sessionkeeper_core::team::{Team, TeamRepo};
+    let mut out = std::collections::BTreeMap::new();
+    let Some(vault) = vault else { return out };
+    let team = Team::new();
+    let rt = ctx.runtime();
+    let mut boards = std::collections::BTreeMap::new();
+    for profile in config.profiles.values() {
+        let Some(repo) = TeamRepo::of(config, profile) else {
+            continue;
+        };
+        let board = boards.entry(repo.key()).or_insert_with(|| {
+            let token = vault
+                .account_token(&repo.account)
+                .map_err(|e| e.to_string())?;
+            rt.block_on(team.board(&repo, &token))
+                .map_err(|e| e.to_string())
+        });
+        let claim = board
+            .as_ref()
+            .map_err(Clone::clone)
+            .map(|b| b.claim(&profile.id).filter(|c| c.is_fresh(now)).cloned());
+        out.insert(profile.id.clone(), claim);
+    }
+    out
 }
