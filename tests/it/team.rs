@@ -547,17 +547,26 @@ fn a_window_closed_halfway_releases_the_claim_a_stale_one_is_taken_over_and_two_
     let a = Tray::start(&sim, "tray2-alice", ALICE, &dead.value);
     let b = Tray::start(&sim, "tray2-bob", BOB, &dead.value);
 
-    // Closed halfway: released at once.
+    let expired = format!("{NAME}: session expired");
+    b.wait_summary("Bob's expired", |s| s == expired);
+    // Closed halfway: released at once, and Bob, told Alice was on it, is asked to log in
+    // again.
     a.reauthenticate();
     a.host.wait_for("Alice's window", WAIT, |_| {
         (a.logins_opened() == 1).then_some(())
     });
     assert!(claim_of(&sim).is_some());
+    advance(&sim, &[&a, &b], std::time::Duration::from_secs(11));
+    b.wait_summary("Bob told", |s| s.contains("alice is re-authenticating"));
     a.send(sessionkeeper_controller::Intent::LoginClosed {
         profile: "mtn".to_owned(),
     });
     a.host.wait_for("released at once", WAIT, |_| {
         claim_of(&sim).is_none().then_some(())
+    });
+    advance(&sim, &[&a, &b], std::time::Duration::from_secs(11));
+    b.host.wait_for("Bob asked to log in again", WAIT, |_| {
+        (b.summaries().iter().filter(|s| **s == expired).count() == 2).then_some(())
     });
 
     // A claim past `until` (Alice's laptop died mid-login) is Bob's for the taking.

@@ -310,6 +310,7 @@ impl<H: Host> Controller<H> {
             // The teammate pushed it: every target holds it already.
             self.mark_held(id, &fingerprint, now);
         } else {
+            self.team_forget_renewal(id);
             self.start_round(id, &fingerprint, cause, None);
         }
         if let Some(work) = self.profiles.get_mut(id) {

@@ -44,6 +44,8 @@ pub(crate) struct Teams {
     tried: BTreeMap<String, Renewal>,
     /// A teammate's renewal the current session came from, by profile.
     renewed: BTreeMap<String, Renewal>,
+    /// Profiles whose "log in" notification says a teammate is on it instead.
+    told: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -227,10 +229,13 @@ impl<H: Host> Controller<H> {
         if let Some(claim) = self.teammate_claim(id, now).cloned() {
             tracing::info!(profile = %id, "team: {}", overview::claim_words(&claim));
             if self.shown.contains(&session_key) && self.needs_login(id) {
+                self.teams.told.insert(id.to_owned());
                 self.notify(session_key, &overview::teammate_on_it(&name, id, &claim));
             }
             return;
         }
+        // No teammate holds it any more: "wait or take over" is moot.
+        self.withdraw(&NoticeKey::new(id, Topic::Team));
         let Some(repo) = self.team_repo(id) else {
             return;
         };
@@ -241,14 +246,30 @@ impl<H: Host> Controller<H> {
             .and_then(|w| w.board.as_ref())
             .and_then(|b| b.renewal(id))
             .cloned();
-        let Some(renewal) = renewal else { return };
-        let ours_is_newer = self
-            .profiles
-            .get(id)
-            .and_then(|w| w.current.as_ref())
-            .is_some_and(|c| c.captured_at >= renewal.at);
-        if ours_is_newer
-            || self.teams.own.contains_key(id)
+        let Some(renewal) = renewal.filter(|r| {
+            !self
+                .profiles
+                .get(id)
+                .and_then(|w| w.current.as_ref())
+                .is_some_and(|c| c.captured_at >= r.at)
+        }) else {
+            // The teammate gave up (no renewal newer than ours): the "log in" is back.
+            if self.teams.told.remove(id) && self.needs_login(id) {
+                self.notify(
+                    session_key,
+                    &overview::notice_text(
+                        &sessionkeeper_core::schedule::Notice::Invalid {
+                            profile: id.to_owned(),
+                        },
+                        &name,
+                        now,
+                    ),
+                );
+            }
+            return;
+        };
+        self.teams.told.remove(id);
+        if self.teams.own.contains_key(id)
             || self.teams.adopting.contains(id)
             || self.teams.tried.get(id) == Some(&renewal)
         {
@@ -443,7 +464,12 @@ impl<H: Host> Controller<H> {
         if let Some(own) = self.teams.own.get_mut(id) {
             own.stored = Some(sessionkeeper_core::vault::team_fingerprint(session).to_string());
         }
+    }
+
+    /// A session of our own is current (a login, a paste, a refresh): no longer a teammate's.
+    pub(crate) fn team_forget_renewal(&mut self, id: &str) {
         self.teams.renewed.remove(id);
+        self.teams.told.remove(id);
     }
 
     /// The login's push round ended (or the window closed without a login): the claim goes,
