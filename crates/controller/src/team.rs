@@ -247,11 +247,10 @@ impl<H: Host> Controller<H> {
             .and_then(|b| b.renewal(id))
             .cloned();
         let Some(renewal) = renewal.filter(|r| {
-            !self
-                .profiles
+            self.profiles
                 .get(id)
                 .and_then(|w| w.current.as_ref())
-                .is_some_and(|c| c.captured_at >= r.at)
+                .is_none_or(|c| c.captured_at < r.at)
         }) else {
             // The teammate gave up (no renewal newer than ours): the "log in" is back.
             if self.teams.told.remove(id) && self.needs_login(id) {
