@@ -851,3 +851,65 @@ fn without_variables_permission_the_login_opens_alone_and_the_tray_says_the_team
     );
     assert!(claim_of(&sim).is_none());
 }
+
+#[test]
+fn with_no_github_target_the_login_opens_as_before_and_the_tray_says_the_team_cannot_see_it() {
+    use sessionkeeper_core::secret::Secret;
+    let sim = sim();
+    let env = TestEnv::new("tray-solo");
+    let text = sessionkeeper_tests::fixture::Fixture::new(&sim)
+        .accounts()
+        .cookie_profile("mtn", NAME)
+        .push_vercel("mtn", "MTN_SESSION")
+        .text();
+    env.write_config(&text);
+    let config = std::sync::Arc::new(
+        sessionkeeper_core::Config::parse(&text, &env.config_path()).expect("loads"),
+    );
+    let keychain = sessionkeeper_controller::Keychain::isolated(&env.service, env.sessions_dir());
+    let vault = keychain.open().expect("keychain");
+    vault
+        .set_secret(
+            &sessionkeeper_core::vault::SecretName::parse("account:vercel").expect("name"),
+            &Secret::new("vercel_simulated_token"),
+        )
+        .expect("set");
+    let host = sessionkeeper_tests::recording::RecordingHost::new();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (handle, _task) = {
+        let _guard = runtime.enter();
+        sessionkeeper_controller::spawn(
+            host.clone(),
+            std::sync::Arc::new(sessionkeeper_core::clock::SystemClock),
+            sessionkeeper_controller::Setup {
+                config,
+                config_error: None,
+                keychain,
+                history: None,
+                book: None,
+                demo: false,
+                autostart: false,
+                retry: None,
+            },
+        )
+    };
+    assert!(
+        handle.send(sessionkeeper_controller::Intent::Reauthenticate {
+            profile: "mtn".to_owned()
+        })
+    );
+    host.wait_for("the login window, at once", WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| matches!(c, sessionkeeper_tests::recording::Call::OpenLogin { .. }))
+            .then_some(())
+    });
+    host.wait_for("the tray says the team cannot see it", WAIT, |_| {
+        host.tray()
+            .and_then(|t| t.lines.first().map(|l| l.title.clone()))
+            .filter(|t| {
+                t.contains("the team cannot see this login (it pushes to no GitHub repository")
+            })
+    });
+    assert!(sim.github_variables("acme/circletel").is_empty());
+}

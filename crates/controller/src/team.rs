@@ -116,10 +116,17 @@ impl<H: Host> Controller<H> {
         if let Some(c) = self.teammate_claim(id, now) {
             return Some(overview::claim_words(c));
         }
-        if let Some(why) = self.teams.blind.get(id)
-            && self.login_open(id)
-        {
-            return Some(format!("the team cannot see this login ({why})"));
+        if self.login_open(id) {
+            if let Some(why) = self.teams.blind.get(id) {
+                return Some(format!("the team cannot see this login ({why})"));
+            }
+            if self.team_repo(id).is_none() {
+                return Some(
+                    "the team cannot see this login (it pushes to no GitHub repository, where \
+                     the team keeps its claims)"
+                        .to_owned(),
+                );
+            }
         }
         self.teams.renewed.get(id).map(overview::renewal_words)
     }
