@@ -509,10 +509,10 @@ async function configuration() {
 
 // The app opens `index.html#<profile>` to bring a card forward with its paste form open
 // (manual capture, or the system-browser fallback).
-// `index.html#add` (the tray's "Add a session…") brings the form forward.
+// `index.html#+add` (the tray's "Add a session…") brings the form forward.
 function focusHash() {
   const hash = decodeURIComponent(location.hash.slice(1));
-  if (hash === 'add') {
+  if (hash === '+add') {
     document.getElementById('add-session').scrollIntoView({ block: 'nearest' });
     document.getElementById('add-name').focus();
     return;

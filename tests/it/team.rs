@@ -145,6 +145,11 @@ fn a_stale_claim_is_taken_over_and_a_fresh_one_only_on_purpose() {
     assert_eq!(r.json()["claim"]["by"], "bob");
     assert_eq!(claim_of(&sim).expect("claim")["by"], "bob");
 
+    // A value that is no claim (set by hand, another version): replaced, never a loop.
+    sim.set_github_variable("acme/circletel", "SESSIONKEEPER_CLAIM_MTN", "not json");
+    bob.run(&["claim", "mtn"]).assert_code(0);
+    assert_eq!(claim_of(&sim).expect("claim")["by"], "bob");
+
     // Alice's fresh claim: refused, unless taken over on purpose.
     let now = chrono::Utc::now();
     let fresh = serde_json::json!({

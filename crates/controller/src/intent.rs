@@ -242,9 +242,9 @@ pub const MENU_UNLOCK: &str = "unlock";
 /// Opens the dashboard's "Add a session" form (the tray offers it always; with no profile
 /// yet, it is the welcome page's).
 pub const MENU_ADD_SESSION: &str = "add-session";
-/// The dashboard's place of the "Add a session" form (`index.html#add`): no profile id can be
-/// `add`'s look-alike, since the page looks for the form first.
-pub const ADD_SESSION_PAGE: &str = "add";
+/// The dashboard's place of the "Add a session" form (`index.html#+add`): `+` is in no
+/// profile id, so no profile's card can be taken for it.
+pub const ADD_SESSION_PAGE: &str = "+add";
 
 impl Intent {
     /// The intent of the tray menu item `id`, if it has one.

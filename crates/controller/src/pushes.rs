@@ -124,6 +124,17 @@ impl<H: Host> Controller<H> {
                 .or_default()
                 .forced = true;
         }
+        // A login's round replaced before it ended (Push again, a paste): the login was
+        // captured and is being pushed, so the team's claim goes now.
+        let login_replaced = self
+            .profiles
+            .get(id)
+            .and_then(|w| w.round.as_ref())
+            .is_some_and(|r| r.cause == PushCause::Login && cause != PushCause::Login);
+        if login_replaced && self.holds_claim(id) {
+            let now = self.clock.now();
+            self.team_release(id, now);
+        }
         if let Some(work) = self.profiles.get_mut(id) {
             work.round = Some(Round {
                 fingerprint: fingerprint.clone(),

@@ -23,6 +23,9 @@ use crate::{Controller, Done, Host, LoginWindow, Reply};
 #[derive(Debug)]
 pub(crate) struct Record {
     recording: Recording,
+    /// Which recording this is: a try that began for an earlier one (cancelled, closed, of the
+    /// same name) is ignored when it ends.
+    serial: u64,
     /// An arrival is being tried against the API.
     trying: bool,
     /// An arrival that came while another was tried.
@@ -39,6 +42,7 @@ pub(crate) struct Record {
 #[derive(Debug)]
 pub(crate) struct Tried {
     id: String,
+    serial: u64,
     /// The API URL it was tried against (another may have been given meanwhile).
     api_url: Option<url::Url>,
     result: Result<Proposal, NotYet>,
@@ -123,8 +127,10 @@ impl<H: Host> Controller<H> {
              appears here.",
             draft.name
         )));
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         self.record = Some(Record {
             recording: Recording::new(draft),
+            serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             trying: false,
             waiting: None,
             proposal: None,
@@ -163,11 +169,13 @@ impl<H: Host> Controller<H> {
         };
         record.trying = true;
         let draft = record.recording.draft.clone();
+        let serial = record.serial;
         tracing::info!(profile = %draft.id, "recording: trying what arrived against the API");
         self.spawn(async move {
             let result = sessionkeeper_core::recorder::propose(&draft, &arrival).await;
             Done::Tried(Box::new(Tried {
                 id: draft.id,
+                serial,
                 api_url: draft.api_url,
                 result,
             }))
@@ -178,7 +186,7 @@ impl<H: Host> Controller<H> {
         let Some(record) = self.record.as_mut() else {
             return;
         };
-        if record.recording.draft.id != tried.id {
+        if record.recording.draft.id != tried.id || record.serial != tried.serial {
             return;
         }
         record.trying = false;

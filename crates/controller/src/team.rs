@@ -61,6 +61,8 @@ struct Watch {
 struct Own {
     repo: TeamRepo,
     member: Member,
+    /// When it was taken: past `CLAIM_TTL` teammates may take it over, so it is not kept.
+    since: DateTime<Utc>,
     /// The team fingerprint of the session the login stored, once it did.
     stored: Option<String>,
 }
@@ -85,7 +87,8 @@ pub(crate) struct Claimed {
 pub(crate) struct ReadBack {
     profile: String,
     renewal: Renewal,
-    result: Result<Session, String>,
+    /// The session read back, or `None` when it is already the current one here.
+    result: Result<Option<Session>, String>,
 }
 
 impl<H: Host> Controller<H> {
@@ -313,6 +316,7 @@ impl<H: Host> Controller<H> {
         self.teams.tried.insert(id.to_owned(), renewal.clone());
         let config = std::sync::Arc::clone(&self.config);
         let vault = self.keychain.get();
+        let vault2 = self.keychain.get();
         let now = self.clock.now();
         self.spawn(async move {
             let result = async {
@@ -326,7 +330,18 @@ impl<H: Host> Controller<H> {
                     sessionkeeper_core::adopt::read_back(&config, &profile, &credentials)
                         .await
                         .map_err(|e| e.to_string())?;
-                Session::import_at(text.expose(), &profile, now).map_err(|e| e.to_string())
+                let session =
+                    Session::import_at(text.expose(), &profile, now).map_err(|e| e.to_string())?;
+                // Already ours (adopted before a restart, or our own renewal): nothing to store.
+                let p = profile.clone();
+                let current = with_vault(vault2, move |v| v.current_session(&p))
+                    .await
+                    .ok();
+                let same = current.is_some_and(|c| {
+                    sessionkeeper_core::vault::team_fingerprint(&c)
+                        == sessionkeeper_core::vault::team_fingerprint(&session)
+                });
+                Ok((!same).then_some(session))
             }
             .await;
             Done::ReadBack(Box::new(ReadBack {
@@ -341,7 +356,12 @@ impl<H: Host> Controller<H> {
         let id = back.profile;
         self.teams.adopting.remove(&id);
         match back.result {
-            Ok(session)
+            Ok(None) => {
+                tracing::info!(profile = %id, "team: the renewed session is already the current one");
+                self.teams.renewed.insert(id, back.renewal);
+                self.published = None;
+            }
+            Ok(Some(session))
                 if sessionkeeper_core::vault::team_fingerprint(&session).as_str()
                     == back.renewal.fingerprint =>
             {
@@ -356,7 +376,7 @@ impl<H: Host> Controller<H> {
                     },
                 );
             }
-            Ok(_) => {
+            Ok(Some(_)) => {
                 // The targets do not hold it yet (a push still under way): the next read
                 // tries again.
                 tracing::info!(profile = %id, "team: the targets do not hold the renewed session yet");
@@ -371,6 +391,17 @@ impl<H: Host> Controller<H> {
     /// Before a login window opens: the claim. True when the window waits (the claim is being
     /// taken, or a teammate holds it and the human is asked first).
     pub(crate) fn team_gate(&mut self, id: &str, take_over: bool) -> bool {
+        let now = self.clock.now();
+        // A claim of ours past its time (a login left open, a release that never ran) is
+        // taken again, not trusted.
+        if self
+            .teams
+            .own
+            .get(id)
+            .is_some_and(|o| now - o.since >= sessionkeeper_core::team::CLAIM_TTL)
+        {
+            self.teams.own.remove(id);
+        }
         if self.teams.own.contains_key(id) || self.teams.proceed.remove(id) {
             return false;
         }
@@ -380,7 +411,6 @@ impl<H: Host> Controller<H> {
         if self.teams.taking.contains(id) {
             return true;
         }
-        let now = self.clock.now();
         if !take_over && let Some(claim) = self.teammate_claim(id, now).cloned() {
             self.ask_first(id, &claim);
             return true;
@@ -444,6 +474,7 @@ impl<H: Host> Controller<H> {
                     Own {
                         repo: claimed.repo,
                         member: me,
+                        since: claim.since,
                         stored: None,
                     },
                 );
@@ -503,10 +534,15 @@ impl<H: Host> Controller<H> {
                 let token = with_vault(vault, move |v| v.account_token(&account))
                     .await
                     .map_err(|e| TeamError::Failed(e.to_string()))?;
-                if let Some(r) = &renewal {
-                    team.record_renewal(&repo, &token, &profile, r).await?;
-                }
+                // The release goes even when the renewal could not be recorded.
+                let recorded = match &renewal {
+                    Some(r) => Some(team.record_renewal(&repo, &token, &profile, r).await),
+                    None => None,
+                };
                 team.release(&repo, &token, &profile, &me).await?;
+                if let Some(Err(e)) = recorded {
+                    tracing::warn!(profile = %profile, "team: the renewal was not recorded: {e}");
+                }
                 Ok::<_, TeamError>(renewal.is_some())
             }
             .await;

@@ -139,9 +139,20 @@ async fn vercel_value(
         }
     };
     let list = get(url(&format!("v10/projects/{}/env", target.project))).await?;
+    // One variable per key and environment: the one for this target's environments.
+    let wanted = |e: &&serde_json::Value| {
+        e["key"] == target.env.as_str()
+            && (target.targets.is_empty()
+                || e["target"].as_array().is_some_and(|t| {
+                    target
+                        .targets
+                        .iter()
+                        .any(|w| t.iter().any(|x| x == w.as_str()))
+                }))
+    };
     let id = list["envs"]
         .as_array()
-        .and_then(|envs| envs.iter().find(|e| e["key"] == target.env.as_str()))
+        .and_then(|envs| envs.iter().find(wanted))
         .and_then(|e| e["id"].as_str())
         .ok_or_else(|| format!("the project has no variable {}", target.env))?
         .to_owned();

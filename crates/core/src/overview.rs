@@ -481,7 +481,6 @@ pub fn no_browser(name: &str, profile: &str, url: &str, why: &str) -> NoticeText
     )
 }
 
-/// A second launch of the app.
 /// "Alice is re-authenticating (since 10:02)": a teammate's claim, as a menu line, a card and
 /// a notification say it (local time).
 pub fn claim_words(claim: &crate::team::Claim) -> String {
@@ -507,7 +506,8 @@ pub fn teammate_on_it(name: &str, profile: &str, claim: &crate::team::Claim) -> 
         profile: profile.to_owned(),
         summary: format!("{name}: {}", claim_words(claim)),
         body: format!(
-            "The session needs a new login, and {} (on {}) is doing it: you need not. Session              Keeper takes the renewed session from the team when they are done.",
+            "The session needs a new login, and {} (on {}) is doing it: you need not. Session \
+             Keeper takes the renewed session from the team when they are done.",
             claim.by, claim.host
         ),
         actions: vec![NoticeAction::TakeOver],
@@ -521,7 +521,8 @@ pub fn ask_before_taking_over(name: &str, profile: &str, claim: &crate::team::Cl
         profile: profile.to_owned(),
         summary: format!("{name}: {} already", claim_words(claim)),
         body: format!(
-            "Wait for {by}, or take over: two logins at once can end each other's session              (many providers allow one per account), so {by}'s may stop working.",
+            "Wait for {by}, or take over: two logins at once can end each other's session \
+             (many providers allow one per account), so {by}'s may stop working.",
             by = claim.by
         ),
         actions: vec![NoticeAction::Wait, NoticeAction::TakeOver],
@@ -538,6 +539,7 @@ pub fn teammate_renewed(name: &str, profile: &str, renewal: &crate::team::Renewa
     )
 }
 
+/// A second launch of the app.
 pub fn already_running() -> NoticeText {
     NoticeText::plain(
         "",

@@ -5,7 +5,9 @@
 //!   taken by creating the variable: GitHub answers **409 Conflict** when the name exists
 //!   (documented for `POST /repos/{owner}/{repo}/actions/variables`, and what `gh variable
 //!   set` relies on), so of two members creating it at once exactly one wins. A claim past
-//!   `until` is stale: it is deleted, then created again, and again only one create wins.
+//!   `until` is stale: it is deleted, created again and read back. A delete is not
+//!   conditional, so two members taking one stale claim over at the same moment can delete
+//!   each other's; the read-back tells the one whose claim stands.
 //! * The **renewal** `SESSIONKEEPER_RENEWED_<PROFILE>` is JSON `{by, at, fingerprint}`: who
 //!   renewed, when, and the session's team fingerprint (never its value).
 //! * A tray reads both with one listing of the repository's variables per poll, not one call
@@ -303,7 +305,9 @@ impl Team {
         };
         let value = serde_json::to_string(&claim).expect("a claim serialises");
         let mut deleted = false;
-        loop {
+        // Bounded: a variable that exists but cannot be read, or a teammate deleting and
+        // creating at the same moment, never makes this spin.
+        for _ in 0..4 {
             let response = self
                 .send(
                     repo,
@@ -314,6 +318,18 @@ impl Team {
                 )
                 .await?;
             match response.status().as_u16() {
+                // Created after a delete: a teammate taking the same stale claim over may have
+                // deleted ours in between (a delete is not conditional), so it is read back.
+                201 if deleted => {
+                    return match self.claim_of(repo, token, profile).await? {
+                        Some(c) if c == claim => Ok(Taken::Ours(claim)),
+                        Some(c) => Ok(Taken::Held(c)),
+                        None => Err(TeamError::Failed(
+                            "the claim was taken over while it was being taken: try again"
+                                .to_owned(),
+                        )),
+                    };
+                }
                 201 => return Ok(Taken::Ours(claim)),
                 409 => {}
                 404 => {
@@ -325,20 +341,33 @@ impl Team {
                 }
                 s => return Err(TeamError::Failed(format!("creating the claim: HTTP {s}"))),
             }
-            let Some(held) = self.claim_of(repo, token, profile).await? else {
-                // Released between the two calls: try again.
-                continue;
-            };
-            if held.is_by(me) {
-                return Ok(Taken::Ours(held));
-            }
-            if deleted || (held.is_fresh(now) && !take_over) {
+            match self.claim_of(repo, token, profile).await? {
+                // Ours and fresh (from this machine, an earlier run).
+                Some(held) if held.is_by(me) && held.is_fresh(now) => {
+                    return Ok(Taken::Ours(held));
+                }
                 // Someone else created it after our delete (they won), or it is theirs.
-                return Ok(Taken::Held(held));
+                Some(held)
+                    if !held.is_by(me) && (deleted || (held.is_fresh(now) && !take_over)) =>
+                {
+                    return Ok(Taken::Held(held));
+                }
+                // Stale (ours too: it is renewed), taken over, released between the calls, or
+                // a value that is no claim: deleted, then created again.
+                _ if deleted => {
+                    return Err(TeamError::Failed(
+                        "the claim variable exists but cannot be taken: try again".to_owned(),
+                    ));
+                }
+                _ => {
+                    self.delete(repo, token, &name).await?;
+                    deleted = true;
+                }
             }
-            self.delete(repo, token, &name).await?;
-            deleted = true;
         }
+        Err(TeamError::Failed(
+            "the claim could not be taken: try again".to_owned(),
+        ))
     }
 
     /// Gives back `me`'s claim of `profile`; a teammate's is left alone (false).

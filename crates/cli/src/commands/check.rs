@@ -63,7 +63,7 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
             ));
         }
     };
-    let team_token = token.clone();
+    let (team_token, alert_api) = (token.clone(), api_url.clone());
     let alert =
         IssueAlert::new(api_url, token, &args.github_issue).map_err(|e| Failure::new(2, e))?;
     let sessions = load_sessions(ctx, &args.source, &profiles)?;
@@ -76,17 +76,20 @@ pub(crate) fn run(ctx: &Context, args: &Args) -> Outcome {
         record(history.as_ref(), &Event::from_check(outcome));
         // Who is re-authenticating, if the team says so (its repository, this token; a token
         // that may not read variables just leaves it out).
-        let claim = sessionkeeper_core::team::TeamRepo::of(&config, profile).and_then(|repo| {
-            runtime
-                .block_on(sessionkeeper_core::team::Team::new().claim_of(
-                    &repo,
-                    &team_token,
-                    &profile.id,
-                ))
-                .ok()
-                .flatten()
-                .filter(|c| c.is_fresh(chrono::Utc::now()))
-        });
+        // The token goes to the alert's API only: a team on another GitHub host is not asked.
+        let claim = sessionkeeper_core::team::TeamRepo::of(&config, profile)
+            .filter(|repo| repo.account.api_url.origin() == alert_api.origin())
+            .and_then(|repo| {
+                runtime
+                    .block_on(sessionkeeper_core::team::Team::new().claim_of(
+                        &repo,
+                        &team_token,
+                        &profile.id,
+                    ))
+                    .ok()
+                    .flatten()
+                    .filter(|c| c.is_fresh(chrono::Utc::now()))
+            });
         let action = runtime.block_on(alert.sync(profile, outcome, claim.as_ref()));
         if let Err(f) = &action {
             alert_failed = true;

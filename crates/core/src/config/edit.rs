@@ -262,17 +262,21 @@ fn commit(path: &Path, doc: &DocumentMut) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-/// The `[profiles]` table of `doc`, made implicit (no `[profiles]` header of its own).
-fn profiles_table(doc: &mut DocumentMut) -> &mut Table {
+/// The `[profiles]` table of `doc`, made implicit (no `[profiles]` header of its own); an
+/// inline `profiles = { … }` becomes a table with its profiles kept.
+fn profiles_table<'d>(path: &Path, doc: &'d mut DocumentMut) -> Result<&'d mut Table, ConfigError> {
     let item = doc.entry("profiles").or_insert_with(|| {
         let mut t = Table::new();
         t.set_implicit(true);
         Item::Table(t)
     });
-    if !item.is_table() {
-        *item = Item::Table(Table::new());
+    if let Some(inline) = item.as_inline_table() {
+        *item = Item::Table(inline.clone().into_table());
     }
-    item.as_table_mut().expect("made a table above")
+    item.as_table_mut().ok_or_else(|| ConfigError {
+        key: Some("profiles".to_owned()),
+        ..ConfigError::whole_file(path, "profiles is not a table".to_owned())
+    })
 }
 
 fn profile_table<'d>(
@@ -392,7 +396,7 @@ impl Config {
         }
         let (id, table) = ids.pop().expect("exactly one");
         let (_, mut doc) = open(path)?;
-        let profiles = profiles_table(&mut doc);
+        let profiles = profiles_table(path, &mut doc)?;
         if profiles.contains_key(&id) {
             return Err(ConfigError {
                 key: Some(format!("profiles.{id}")),

@@ -507,3 +507,20 @@ fn timings_are_set_or_reset_and_a_profile_is_removed() {
     );
     assert!(Config::remove_profile(&path, &ids[0]).is_err());
 }
+
+#[test]
+fn a_proposed_profile_keeps_the_profiles_of_an_inline_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "profiles = { old = { name = \"Old\", capture = \"manual\" } }\n",
+    )
+    .expect("write");
+    let (config, _) = Config::add_profile(&path, PROPOSED).expect("added");
+    assert!(
+        config.profiles.contains_key("old"),
+        "the inline table's profile stays"
+    );
+    assert!(config.profiles.contains_key("portal"));
+}
