@@ -57,8 +57,10 @@ impl Terminal {
         }
     }
 
-    /// A secret, read without echo; empty is none.
+    /// A secret, read without echo; empty is none. Echo goes off before the prompt is
+    /// printed: what is typed (or pasted) as soon as the prompt shows is never echoed.
     fn secret(question: &str) -> Result<Option<Secret>, Failure> {
+        let _quiet = super::NoEcho::on_stdin();
         let value = rpassword::prompt_password(format!("{question} (not shown, empty to skip): "))
             .map_err(|e| Failure::new(1, format!("cannot read the answer: {e}")))?;
         Ok((!value.is_empty()).then(|| Secret::new(value)))

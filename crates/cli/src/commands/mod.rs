@@ -30,3 +30,41 @@ pub(crate) fn read_stdin(what: &str) -> Result<Secret, Failure> {
         .map_err(|e| Failure::new(1, format!("cannot read {what} from stdin: {e}")))?;
     Ok(Secret::from_zeroizing(text))
 }
+
+/// The terminal's echo turned off for as long as this lives; restored when it is dropped.
+pub(crate) struct NoEcho {
+    #[cfg(unix)]
+    before: Option<rustix::termios::Termios>,
+}
+
+impl NoEcho {
+    pub(crate) fn on_stdin() -> Self {
+        #[cfg(unix)]
+        {
+            use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+            let stdin = std::io::stdin();
+            let before = tcgetattr(&stdin).ok();
+            if let Some(before) = &before {
+                let mut quiet = before.clone();
+                quiet.local_modes.remove(LocalModes::ECHO);
+                let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
+            }
+            Self { before }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+}
+
+impl Drop for NoEcho {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(before) = &self.before {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                before,
+            );
+        }
+    }
+}

@@ -61,6 +61,7 @@ fn set(ctx: &Context, name: &str) -> Outcome {
 fn read_secret(name: &SecretName) -> Result<Secret, Failure> {
     use std::io::{IsTerminal as _, Read as _};
     if std::io::stdin().is_terminal() {
+        let _quiet = super::NoEcho::on_stdin();
         let value = rpassword::prompt_password(format!("Value for {name} (not shown): "))
             .map_err(|e| Failure::new(1, format!("cannot read the value: {e}")))?;
         return Ok(Secret::new(value));
