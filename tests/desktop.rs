@@ -412,6 +412,36 @@ pub fn process_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+/// utime + stime of each thread of `pid` alone, by thread name (threads of one name summed),
+/// in clock ticks.
+pub fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some((_, rest))) = (stat.find('('), stat.rsplit_once(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..stat.len() - rest.len() - 1].to_owned();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = fields
+            .get(11)
+            .and_then(|u| u.parse::<u64>().ok())
+            .unwrap_or(0)
+            + fields
+                .get(12)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+        *by_name.entry(name).or_insert(0) += ticks;
+    }
+    by_name
+}
+
 /// Context switches (voluntary and not) of every thread of `pid` and its descendants, by
 /// thread: each is a wake of that thread. Compare two readings with [`wakes_between`].
 pub fn context_switches(pid: u32) -> std::collections::BTreeMap<u32, u64> {
@@ -433,6 +463,20 @@ pub fn context_switches(pid: u32) -> std::collections::BTreeMap<u32, u64> {
         .collect()
 }
 
+/// The name of each thread of `pid` alone, by thread id.
+pub fn thread_names(pid: u32) -> std::collections::BTreeMap<u32, String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            let tid = task.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            Some((tid, name.trim().to_owned()))
+        })
+        .collect()
+}
+
 /// The wakes between two readings of [`context_switches`]: of the threads alive at the
 /// second, what each did since the first (all of it for a thread born in between; a thread
 /// that ended in between is not counted).
@@ -444,6 +488,54 @@ pub fn wakes_between(
         .iter()
         .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
         .sum()
+}
+
+/// Where the proportional set size of `pid` alone lies, in KiB: its own executable's
+/// mappings (code and data), the heap and other anonymous memory (thread stacks, allocator
+/// arenas), and the shared libraries and other files. The parts sum to its PSS.
+pub fn pss_parts_kib(pid: u32) -> PssParts {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut parts = PssParts::default();
+    let mut current: Option<(String, bool)> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let path = fields.get(5..).map(|p| p.join(" ")).unwrap_or_default();
+            let executable = fields.get(1).is_some_and(|perms| perms.contains('x'));
+            current = Some((path, executable));
+        } else if let Some(v) = line.strip_prefix("Pss:") {
+            let kib: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+            let Some((path, executable)) = &current else {
+                continue;
+            };
+            let own = exe.as_ref().is_some_and(|e| e.as_os_str() == path.as_str());
+            match () {
+                _ if own && *executable => parts.own_code += kib,
+                _ if own => parts.own_data += kib,
+                _ if path.is_empty() || path.starts_with('[') => parts.anonymous += kib,
+                _ => parts.files += kib,
+            }
+        }
+    }
+    parts.threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
+    parts
+}
+
+/// See [`pss_parts_kib`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PssParts {
+    /// The executable's own code pages.
+    pub own_code: u64,
+    /// The executable's data (relocated constants, statics).
+    pub own_data: u64,
+    /// Heap, thread stacks, allocator arenas.
+    pub anonymous: u64,
+    /// Shared libraries and other mapped files.
+    pub files: u64,
+    /// How many threads run.
+    pub threads: usize,
 }
 
 /// Proportional set size of `pid` and its descendants, in KiB.

@@ -36,6 +36,7 @@ pub enum Call {
     OpenUrl(String),
     Autostart(bool),
     Quit,
+    AtRest,
 }
 
 /// The recording host; clones share the record.
@@ -194,5 +195,9 @@ impl Host for RecordingHost {
 
     fn quit(&self) {
         self.record(Call::Quit);
+    }
+
+    fn at_rest(&self) {
+        self.record(Call::AtRest);
     }
 }

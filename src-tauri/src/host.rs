@@ -110,6 +110,10 @@ impl Host for TauriHost {
     fn quit(&self) {
         self.app.exit(0);
     }
+
+    fn at_rest(&self) {
+        crate::memory::at_rest();
+    }
 }
 
 impl TauriHost {

@@ -16,6 +16,7 @@ mod demo;
 mod host;
 mod logging;
 mod login;
+mod memory;
 mod notifier;
 mod state;
 mod tray;

@@ -8,12 +8,16 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{App, descendants, process_ticks};
+use sessionkeeper_tests::desktop::{App, descendants, process_ticks, thread_ticks};
 use sessionkeeper_tests::{
     SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
+
+/// One idle minute: the app's own CPU ticks, its WebKit processes', and the app's threads
+/// that took CPU (by name, with their ticks).
+type Run = (u64, u64, Vec<(String, u64)>);
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
@@ -34,12 +38,21 @@ fn main() {
         // Let start-up settle (the page's first draws), then count.
         std::thread::sleep(Duration::from_secs(10));
         let (own0, webkit0) = ticks(running.pid());
+        let threads0 = thread_ticks(running.pid());
         std::thread::sleep(IDLE);
         let (own1, webkit1) = ticks(running.pid());
-        (own1 - own0, webkit1 - webkit0)
+        let busy: Vec<(String, u64)> = thread_ticks(running.pid())
+            .into_iter()
+            .map(|(name, t)| {
+                let before = threads0.get(&name).copied().unwrap_or(0);
+                (name, t.saturating_sub(before))
+            })
+            .filter(|(_, t)| *t > 0)
+            .collect();
+        (own1 - own0, webkit1 - webkit0, busy)
     };
     // Closed, open, closed, open: the two runs of each tell the noise apart from a cost.
-    let runs: Vec<(&str, (u64, u64))> = [("closed", &[][..]), ("open", &["--dashboard"][..])]
+    let runs: Vec<(&str, Run)> = [("closed", &[][..]), ("open", &["--dashboard"][..])]
         .iter()
         .cycle()
         .take(4)
@@ -54,16 +67,21 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "{:<10}{:>32}{:>36}",
-        "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes"
+        "{:<10}{:>32}{:>36}   the app's busy threads",
+        "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes",
     );
-    for (name, (own, webkit)) in &runs {
-        let _ = writeln!(out, "{name:<10}{own:>32}{webkit:>36}");
+    for (name, (own, webkit, busy)) in &runs {
+        let threads: Vec<String> = busy.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        let _ = writeln!(
+            out,
+            "{name:<10}{own:>32}{webkit:>36}   {}",
+            threads.join(", ")
+        );
     }
     let sum = |which: &str| -> u64 {
         runs.iter()
             .filter(|(n, _)| *n == which)
-            .map(|(_, (own, _))| own)
+            .map(|(_, (own, _, _))| own)
             .sum()
     };
     let (open, closed) = (sum("open"), sum("closed"));
@@ -71,7 +89,7 @@ fn main() {
         let v: Vec<u64> = runs
             .iter()
             .filter(|(n, _)| *n == which)
-            .map(|(_, (own, _))| *own)
+            .map(|(_, (own, _, _))| *own)
             .collect();
         v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0)
     };

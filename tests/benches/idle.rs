@@ -8,7 +8,8 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use sessionkeeper_tests::desktop::{
-    App, context_switches, cpu_ticks, descendants, pss_kib, wakes_between,
+    App, context_switches, cpu_ticks, descendants, pss_kib, pss_parts_kib, thread_names,
+    wakes_between,
 };
 use sessionkeeper_tests::{
     SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
@@ -60,11 +61,26 @@ fn main() {
         cpu_ticks(running_app.pid()) - ticks_app_0,
         cpu_ticks(running_base.pid()) - ticks_base_0,
     );
+    let wakes_app_1 = context_switches(running_app.pid());
+    let names = thread_names(running_app.pid());
+    let mut wakes_by_thread = std::collections::BTreeMap::<String, u64>::new();
+    for (tid, n) in &wakes_app_1 {
+        let name = names
+            .get(tid)
+            .cloned()
+            .unwrap_or_else(|| "a child process".to_owned());
+        *wakes_by_thread.entry(name).or_default() +=
+            n.saturating_sub(wakes_app_0.get(tid).copied().unwrap_or(0));
+    }
     let (wakes_app, wakes_base) = (
-        wakes_between(&wakes_app_0, &context_switches(running_app.pid())),
+        wakes_between(&wakes_app_0, &wakes_app_1),
         wakes_between(&wakes_base_0, &context_switches(running_base.pid())),
     );
     let (pss_app, pss_base) = (pss_kib(running_app.pid()), pss_kib(running_base.pid()));
+    let (parts_app, parts_base) = (
+        pss_parts_kib(running_app.pid()),
+        pss_parts_kib(running_base.pid()),
+    );
     let webkit = descendants(running_app.pid())
         .into_iter()
         .filter(|(_, n)| n.starts_with("WebKit"))
@@ -124,5 +140,42 @@ fn main() {
     let _ = writeln!(
         out,
         "WebKit processes while idle: {webkit}; checks run: {checks}"
+    );
+    let woken: Vec<String> = wakes_by_thread
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "the app's context switches by thread: {}",
+        woken.join(", ")
+    );
+    let _ = writeln!(out, "where the memory lies (PSS of the process itself):");
+    for (what, app, base) in [
+        ("  its own code", parts_app.own_code, parts_base.own_code),
+        ("  its own data", parts_app.own_data, parts_base.own_data),
+        (
+            "  heap, stacks, arenas",
+            parts_app.anonymous,
+            parts_base.anonymous,
+        ),
+        (
+            "  shared libraries, files",
+            parts_app.files,
+            parts_base.files,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "{what:<34}{:>11.1} MB{:>11.1} MB{:>8}",
+            mib(app),
+            mib(base),
+            ratio(app as f64, base as f64)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<34}{:>14}{:>14}",
+        "  threads", parts_app.threads, parts_base.threads
     );
 }

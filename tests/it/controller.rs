@@ -1236,3 +1236,56 @@ fn finding_a_panicking_loop_is_restarted_and_the_human_told_once() {
     fail::remove("controller::handle");
     assert_eq!(w.notified(summary), 1, "told once, not once per panic");
 }
+
+/// Positions of the host's "at rest" calls.
+fn rests(calls: &[Call]) -> Vec<usize> {
+    calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Call::AtRest))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn the_host_is_told_the_app_is_at_rest_once_after_each_round_and_not_while_nothing_happens() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let session = live_session(&sim, &profile, chrono::Duration::minutes(20));
+    let w = World::new("ctl-rest", sim, |f| f, Some(&session));
+    w.host.wait_for(
+        "green after the first check",
+        WAIT,
+        tray_is(TrayColour::Green),
+    );
+    // Once the first check is in, the app is at rest: nothing in flight, nothing due soon.
+    let first = w.host.wait_for("at rest after start", WAIT, |calls| {
+        rests(calls).first().copied()
+    });
+
+    // A minute on, the tray's line counts a minute down; nothing was handled: no new rest.
+    let line = tray_line(&w);
+    w.advance(Duration::from_secs(60));
+    w.host
+        .wait_for("the minute counted on the tray", WAIT, |_| {
+            (tray_line(&w) != line).then_some(())
+        });
+    assert_eq!(rests(&w.host.calls()), vec![first], "{:#?}", w.host.calls());
+
+    // Five minutes on, the next check finds the session expiring: one rest after it.
+    w.advance(Duration::from_secs(5 * 60));
+    let expiring = w.host.wait_for(
+        "the expiring notification",
+        WAIT,
+        notified(format!("{NAME}: session expiring")),
+    );
+    let after = w.host.wait_for("at rest after the round", WAIT, |calls| {
+        rests(calls).into_iter().find(|at| *at > expiring)
+    });
+    assert_eq!(
+        rests(&w.host.calls()),
+        vec![first, after],
+        "one rest per round: {:#?}",
+        w.host.calls()
+    );
+}

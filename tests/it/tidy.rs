@@ -92,6 +92,48 @@ fn every_module_has_a_doc_line() {
     );
 }
 
+/// Unsafe code is denied everywhere and allowed in one place only: the app's memory at
+/// rest (`madvise` on its own executable's mappings), where its safety is argued.
+#[test]
+fn unsafe_code_is_allowed_only_where_its_safety_is_argued() {
+    let allowed = [workspace_root().join("src-tauri/src/memory.rs")];
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).expect("manifest");
+    assert!(
+        manifest.contains("unsafe_code = \"deny\""),
+        "the workspace denies unsafe code"
+    );
+    let mut found = Vec::new();
+    let mut stack = vec![
+        workspace_root().join("crates"),
+        workspace_root().join("src-tauri/src"),
+        workspace_root().join("tests"),
+    ];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read source");
+                let code = code(&text);
+                // (Spelt in two, so that this test is not a match of its own.)
+                let allows = code.matches(concat!("allow(", "unsafe_code)")).count();
+                if allows > 0 && !allowed.contains(&path) {
+                    found.push(path.display().to_string());
+                }
+                if allows > 0 {
+                    assert!(
+                        text.contains("// SAFETY:"),
+                        "{}: an unsafe block without its SAFETY argument",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "unsafe code allowed in {found:?}");
+}
+
 /// The shipped workflow keeps its promises: scheduled every 4 hours and on demand, the
 /// permissions it needs, the session only through the environment.
 #[test]

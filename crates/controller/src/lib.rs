@@ -33,6 +33,7 @@ mod team;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use sessionkeeper_core::check::Checker;
@@ -70,6 +71,25 @@ pub struct Setup {
     pub autostart: bool,
     /// How hard each push call is tried (the default unless a test wants it quicker).
     pub retry: Option<sessionkeeper_core::push::RetryPolicy>,
+}
+
+/// How long nothing may be due for the app to count as at rest ([`Host::at_rest`]).
+const REST_BEFORE_WAKE: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
+
+/// One piece of spawned work, counted in while it runs (and out when it ends, or panics).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The profile id that arms the controller's fail point (tests only; see `handle`).
@@ -223,6 +243,10 @@ struct Controller<H: Host> {
     clipboard_clear_at: Option<DateTime<Utc>>,
     autostart: bool,
     quitting: bool,
+    /// Work started by [`Controller::spawn`] that has not reported back yet.
+    in_flight: Arc<AtomicUsize>,
+    /// Whether a message was handled since the host was last told the app is at rest.
+    stirred: bool,
 }
 
 impl<H: Host> Controller<H> {
@@ -288,6 +312,8 @@ impl<H: Host> Controller<H> {
             clipboard_clear_at: None,
             autostart: setup.autostart,
             quitting: false,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            stirred: true,
         }
     }
 
@@ -316,6 +342,7 @@ impl<H: Host> Controller<H> {
                 return;
             }
             let wake = self.next_wake(now);
+            self.rest_if_idle(now, wake);
             let clock = Arc::clone(&self.clock);
             tokio::select! {
                 message = rx.recv() => {
@@ -341,6 +368,7 @@ impl<H: Host> Controller<H> {
             |_| ()
         );
         let now = self.clock.now();
+        self.stirred = true;
         match message {
             Message::Intent(intent) => self.on_intent(intent, now),
             Message::Done(done) => self.on_done(done, now),
@@ -535,9 +563,23 @@ impl<H: Host> Controller<H> {
     /// Hands `work` to a task; its answer comes back down the channel.
     fn spawn(&self, work: impl std::future::Future<Output = Done> + Send + 'static) {
         let tx = self.tx.clone();
+        let in_flight = InFlight::new(&self.in_flight);
         tokio::spawn(async move {
-            let _ = tx.send(Message::Done(work.await));
+            let done = work.await;
+            // Counted out before the loop hears of it, so that the loop sees it ended.
+            drop(in_flight);
+            let _ = tx.send(Message::Done(done));
         });
+    }
+
+    /// Tells the host once that the app is at rest: something was handled since the last
+    /// time, nothing spawned is in flight, and nothing is due for [`REST_BEFORE_WAKE`].
+    fn rest_if_idle(&mut self, now: DateTime<Utc>, wake: DateTime<Utc>) {
+        let quiet = wake - now >= REST_BEFORE_WAKE;
+        if self.stirred && quiet && self.in_flight.load(Ordering::SeqCst) == 0 {
+            self.stirred = false;
+            self.host.at_rest();
+        }
     }
 
     /// The history as it is on disk now, read again only when the file changed.
