@@ -1289,3 +1289,54 @@ fn the_host_is_told_the_app_is_at_rest_once_after_each_round_and_not_while_nothi
         w.host.calls()
     );
 }
+
+fn publishes(calls: &[Call]) -> usize {
+    calls
+        .iter()
+        .filter(|c| matches!(c, Call::Publish(_)))
+        .count()
+}
+
+#[test]
+fn an_open_dashboard_is_sent_its_state_when_what_it_shows_changes_not_every_minute() {
+    let sim = SimHandle::start(SimConfig::default());
+    let profile = mtn_profile(&sim);
+    let session = live_session(&sim, &profile, chrono::Duration::minutes(20));
+    let w = World::new("ctl-publish", sim, |f| f, Some(&session));
+    w.host.wait_for(
+        "green after the first check",
+        WAIT,
+        tray_is(TrayColour::Green),
+    );
+    w.send(Intent::DashboardOpened);
+    w.host
+        .wait_for("the state sent to the page", WAIT, |calls| {
+            (publishes(calls) > 0).then_some(())
+        });
+    let _ = w.dashboard();
+    let sent = publishes(&w.host.calls());
+
+    // Two minutes pass, each redrawing the tray's line: the page counts down by itself.
+    for minute in 1..=2 {
+        let line = tray_line(&w);
+        w.advance(Duration::from_secs(60));
+        w.host
+            .wait_for(&format!("minute {minute} on the tray"), WAIT, |_| {
+                (tray_line(&w) != line).then_some(())
+            });
+    }
+    // One more turn of the loop, after the renders of those minutes.
+    let _ = w.dashboard();
+    assert_eq!(publishes(&w.host.calls()), sent, "{:#?}", w.host.calls());
+
+    // The next check finds the session expiring: that is news for the page.
+    w.advance(Duration::from_secs(4 * 60));
+    w.host.wait_for(
+        "the expiring notification",
+        WAIT,
+        notified(format!("{NAME}: session expiring")),
+    );
+    w.host.wait_for("the new state sent", WAIT, |calls| {
+        (publishes(calls) > sent).then_some(())
+    });
+}

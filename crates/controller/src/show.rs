@@ -133,7 +133,7 @@ impl<H: Host> Controller<H> {
                 };
                 let pushing = self.pushing(&profile.id);
                 let view = self.monitor.view(&profile.id);
-                let status = status::build(status::Inputs {
+                let mut status = status::build(status::Inputs {
                     profile,
                     view,
                     stored,
@@ -143,6 +143,9 @@ impl<H: Host> Controller<H> {
                     pushing: &pushing,
                     now,
                 });
+                // The page counts down by itself, from `tracked_expires_at` and `now`. A count
+                // in the card would make every build a change, sent to the page each time.
+                status.seconds_left = None;
                 Card {
                     status,
                     login_open: self.login_open(&profile.id),
