@@ -395,6 +395,29 @@ pub fn invoke_action(id: u32, key: &str) {
     assert!(status.success(), "gdbus emit failed");
 }
 
+/// Invokes `key` on notification `id` as a click would, and again each second until
+/// `heard()` says that the app took it. A click in the moment between the server's answer to
+/// `Notify` and the app's subscription to `ActionInvoked` (notify-rust subscribes once it
+/// has the id) would be lost; a test clicks within milliseconds, a human never does.
+#[track_caller]
+pub fn invoke_action_until_heard(id: u32, key: &str, within: Duration, heard: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        invoke_action(id, key);
+        let sent = std::time::Instant::now();
+        while sent.elapsed() < Duration::from_secs(1) {
+            if heard() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            start.elapsed() < within,
+            "the app never took the action {key} of notification {id} within {within:?}"
+        );
+    }
+}
+
 /// utime + stime of `pid` and its descendants, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> u64 {
     std::iter::once(pid)

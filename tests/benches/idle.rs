@@ -61,20 +61,13 @@ fn main() {
         cpu_ticks(running_app.pid()) - ticks_app_0,
         cpu_ticks(running_base.pid()) - ticks_base_0,
     );
-    let wakes_app_1 = context_switches(running_app.pid());
-    let names = thread_names(running_app.pid());
-    let mut wakes_by_thread = std::collections::BTreeMap::<String, u64>::new();
-    for (tid, n) in &wakes_app_1 {
-        let name = names
-            .get(tid)
-            .cloned()
-            .unwrap_or_else(|| "a child process".to_owned());
-        *wakes_by_thread.entry(name).or_default() +=
-            n.saturating_sub(wakes_app_0.get(tid).copied().unwrap_or(0));
-    }
+    let (wakes_app_1, wakes_base_1) = (
+        context_switches(running_app.pid()),
+        context_switches(running_base.pid()),
+    );
     let (wakes_app, wakes_base) = (
         wakes_between(&wakes_app_0, &wakes_app_1),
-        wakes_between(&wakes_base_0, &context_switches(running_base.pid())),
+        wakes_between(&wakes_base_0, &wakes_base_1),
     );
     let (pss_app, pss_base) = (pss_kib(running_app.pid()), pss_kib(running_base.pid()));
     let (parts_app, parts_base) = (
@@ -86,6 +79,24 @@ fn main() {
         .filter(|(_, n)| n.starts_with("WebKit"))
         .count();
     let checks = running_app.log().matches("checked:").count();
+    let app_threads = by_thread(running_app.pid(), &wakes_app_0, &wakes_app_1);
+    let base_threads = by_thread(running_base.pid(), &wakes_base_0, &wakes_base_1);
+    drop(running_app);
+    drop(running_base);
+
+    // Then, alone, the app with no profile: no menu line counts minutes, so it has no reason
+    // to wake (measured after the others, so that it shares no page with them).
+    let quiet_env = TestEnv::new("bench-idle-quiet");
+    quiet_env.write_config("");
+    let running_quiet = App::start_binary(&quiet_env, &app, &[]);
+    std::thread::sleep(Duration::from_secs(5));
+    let wakes_quiet_0 = context_switches(running_quiet.pid());
+    std::thread::sleep(IDLE);
+    let quiet_threads = by_thread(
+        running_quiet.pid(),
+        &wakes_quiet_0,
+        &context_switches(running_quiet.pid()),
+    );
 
     let mib = |kib: u64| kib as f64 / 1024.0;
     let ratio = |a: f64, b: f64| {
@@ -141,15 +152,14 @@ fn main() {
         out,
         "WebKit processes while idle: {webkit}; checks run: {checks}"
     );
-    let woken: Vec<String> = wakes_by_thread
-        .iter()
-        .map(|(name, n)| format!("{name} {n}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "the app's context switches by thread: {}",
-        woken.join(", ")
-    );
+    let _ = writeln!(out, "context switches over the idle minute, by thread:");
+    for (what, threads) in [
+        ("  the app", &app_threads),
+        ("  the baseline", &base_threads),
+        ("  the app with no profile, alone", &quiet_threads),
+    ] {
+        let _ = writeln!(out, "{what:<34}{threads}");
+    }
     let _ = writeln!(out, "where the memory lies (PSS of the process itself):");
     for (what, app, base) in [
         ("  its own code", parts_app.own_code, parts_base.own_code),
@@ -178,4 +188,27 @@ fn main() {
         "{:<34}{:>14}{:>14}",
         "  threads", parts_app.threads, parts_base.threads
     );
+}
+
+/// The context switches between two readings of [`context_switches`], summed by thread name.
+fn by_thread(
+    pid: u32,
+    before: &std::collections::BTreeMap<u32, u64>,
+    after: &std::collections::BTreeMap<u32, u64>,
+) -> String {
+    let names = thread_names(pid);
+    let mut by_name = std::collections::BTreeMap::<String, u64>::new();
+    for (tid, n) in after {
+        let name = names
+            .get(tid)
+            .cloned()
+            .unwrap_or_else(|| "a child process".to_owned());
+        *by_name.entry(name).or_default() +=
+            n.saturating_sub(before.get(tid).copied().unwrap_or(0));
+    }
+    let parts: Vec<String> = by_name
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    parts.join(", ")
 }

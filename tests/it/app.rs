@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{App, BusMonitor, invoke_action, take_desktop, window_titles};
+use sessionkeeper_tests::desktop::{
+    App, BusMonitor, invoke_action_until_heard, take_desktop, window_titles,
+};
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
 
 /// A cookie profile against sim, tracked for `tracked` and warned `warn` before.
@@ -104,7 +106,9 @@ fn the_expiry_notification_re_authenticates_in_one_click_and_goes_when_a_session
     let id = dead.id.expect("the server answered Notify with an id");
 
     // The human clicks Re-authenticate: the login window opens on sim's SSO page.
-    invoke_action(id, "reauthenticate");
+    invoke_action_until_heard(id, "reauthenticate", Duration::from_secs(30), || {
+        app.log().contains("notification action: reauthenticate")
+    });
     let title = format!("Log in — {name}");
     app.wait_for_window(&title, Duration::from_secs(30));
     app.wait_for("WebKit for the window", Duration::from_secs(30), |a| {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use fantoccini::{Client, Locator};
 use sessionkeeper_tests::desktop::{
-    App, BusMonitor, app_binary, invoke_action, take_desktop, window_titles,
+    App, BusMonitor, app_binary, invoke_action_until_heard, take_desktop, window_titles,
 };
 use sessionkeeper_tests::webdriver::{
     Driver, click_when_enabled, eventually, switch_to_window, text_of, value_of,
@@ -151,7 +151,14 @@ fn click_re_authenticate(bus: &BusMonitor, driver: &Driver, name: &str) {
             .contains(&("reauthenticate".to_owned(), "Re-authenticate".to_owned())),
         "{notification:?}"
     );
-    invoke_action(notification.id.expect("Notify answered"), "reauthenticate");
+    let taken = |log: &str| log.matches("notification action: reauthenticate").count();
+    let before = taken(&driver.log());
+    invoke_action_until_heard(
+        notification.id.expect("Notify answered"),
+        "reauthenticate",
+        WAIT,
+        || taken(&driver.log()) > before,
+    );
 }
 
 /// What the sim's fakes hold for `secret`: GitHub's value opened from its sealed box, and

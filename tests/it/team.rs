@@ -724,7 +724,7 @@ fn desk_member(sim: &SimHandle, env_name: &str, token: &str, name: &str, dead: &
 #[test]
 fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_without_a_window() {
     use sessionkeeper_tests::desktop::{
-        App, BusMonitor, app_binary, invoke_action, take_desktop, window_titles,
+        App, BusMonitor, app_binary, invoke_action_until_heard, take_desktop, window_titles,
     };
     use sessionkeeper_tests::webdriver::{
         Driver, click_when_enabled, eventually, switch_to_window, value_of,
@@ -754,7 +754,11 @@ fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_with
                 && notified(&|s| s == "MTN Bob: session expired").is_some()
         });
         let alices = notified(&|s| s == "MTN Alice: session expired").expect("seen");
-        invoke_action(alices.id.expect("an id"), "reauthenticate");
+        let taken = |log: &str| log.matches("notification action: reauthenticate").count();
+        let before = taken(&driver.log());
+        invoke_action_until_heard(alices.id.expect("an id"), "reauthenticate", wait, || {
+            taken(&driver.log()) > before
+        });
         switch_to_window(&client, &u.sso_login, wait).await;
         assert_eq!(claim_of(&sim).expect("one claim")["by"], "alice");
 
