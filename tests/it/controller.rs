@@ -1248,7 +1248,8 @@ fn rests(calls: &[Call]) -> Vec<usize> {
 }
 
 #[test]
-fn the_host_is_told_the_app_is_at_rest_once_after_each_round_and_not_while_nothing_happens() {
+fn the_host_is_told_the_app_is_at_rest_once_after_each_round_not_while_nothing_happens_nor_with_a_window_open()
+ {
     let sim = SimHandle::start(SimConfig::default());
     let profile = mtn_profile(&sim);
     let session = live_session(&sim, &profile, chrono::Duration::minutes(20));
@@ -1288,6 +1289,22 @@ fn the_host_is_told_the_app_is_at_rest_once_after_each_round_and_not_while_nothi
         "one rest per round: {:#?}",
         w.host.calls()
     );
+
+    // While a window of the app is open, the human is using it: a round ends in no rest.
+    w.send(Intent::DashboardOpened);
+    let checks = checks_of(&w, "mtn");
+    w.advance(Duration::from_secs(5 * 60));
+    w.host.wait_for("the next check", WAIT, |_| {
+        (checks_of(&w, "mtn") > checks).then_some(())
+    });
+    let _ = w.dashboard();
+    assert_eq!(rests(&w.host.calls()).len(), 2, "{:#?}", w.host.calls());
+    // Once it is closed, the app is at rest again.
+    w.send(Intent::DashboardClosed);
+    w.host
+        .wait_for("at rest with the dashboard closed", WAIT, |calls| {
+            (rests(calls).len() == 3).then_some(())
+        });
 }
 
 fn publishes(calls: &[Call]) -> usize {

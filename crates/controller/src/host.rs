@@ -118,7 +118,8 @@ pub trait Host: Send + Sync + 'static {
     fn set_autostart(&self, on: bool) -> bool;
     /// Ends the app.
     fn quit(&self);
-    /// The app is at rest: what it was doing is done, nothing is in flight and nothing is
-    /// due for a while. The host may give back memory that only the finished work needed.
+    /// The app is at rest: what it was doing is done, nothing is in flight, nothing is due
+    /// for a while and no window of the app is open. The host may give back memory that
+    /// only the finished work needed.
     fn at_rest(&self);
 }

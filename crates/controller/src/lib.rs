@@ -573,10 +573,12 @@ impl<H: Host> Controller<H> {
     }
 
     /// Tells the host once that the app is at rest: something was handled since the last
-    /// time, nothing spawned is in flight, and nothing is due for [`REST_BEFORE_WAKE`].
+    /// time, nothing spawned is in flight, nothing is due for [`REST_BEFORE_WAKE`], and no
+    /// window of the app is open (while one is, the human is using the app).
     fn rest_if_idle(&mut self, now: DateTime<Utc>, wake: DateTime<Utc>) {
         let quiet = wake - now >= REST_BEFORE_WAKE;
-        if self.stirred && quiet && self.in_flight.load(Ordering::SeqCst) == 0 {
+        let in_use = self.dashboard_open || !self.logins.is_empty() || self.record.is_some();
+        if self.stirred && quiet && !in_use && self.in_flight.load(Ordering::SeqCst) == 0 {
             self.stirred = false;
             self.host.at_rest();
         }
