@@ -82,8 +82,9 @@ fn the_expiry_notification_re_authenticates_in_one_click_and_goes_when_a_session
     let expired = format!("{name}: session expired");
 
     let app = App::start(&env, &[]);
+    // Shown, and answered by the server with its id.
     app.wait_for("the expired notification", Duration::from_secs(20), |_| {
-        !ours(&expired).is_empty()
+        ours(&expired).iter().any(|n| n.id.is_some())
     });
     // Idle, with no window open: no WebKit process exists.
     assert_eq!(
@@ -243,8 +244,11 @@ fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live(
             .filter(|n| n.app_name == "Session Keeper" && n.summary == summary)
             .collect::<Vec<_>>()
     };
+    // Shown, and answered by the server with its id.
     app.wait_for("the config error notified", Duration::from_secs(5), |_| {
-        !broken("The config file has an error").is_empty()
+        broken("The config file has an error")
+            .iter()
+            .any(|n| n.id.is_some())
     });
     let notice = broken("The config file has an error").remove(0);
     assert!(notice.body.contains("config.toml:"), "{notice:?}");

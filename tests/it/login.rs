@@ -137,13 +137,16 @@ fn ready(sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
 /// Waits for the "session expired" notification of `name` and clicks its Re-authenticate.
 fn click_re_authenticate(bus: &BusMonitor, driver: &Driver, name: &str) {
     let summary = format!("{name}: session expired");
+    // Shown, and answered by the server with its id (the monitor sees the two apart).
     driver.wait_for_log("the expiry notification", WAIT, |_| {
-        bus.notifications().iter().any(|n| n.summary == summary)
+        bus.notifications()
+            .iter()
+            .any(|n| n.summary == summary && n.id.is_some())
     });
     let notification = bus
         .notifications()
         .into_iter()
-        .find(|n| n.summary == summary)
+        .find(|n| n.summary == summary && n.id.is_some())
         .expect("seen");
     assert!(
         notification

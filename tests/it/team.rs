@@ -740,10 +740,11 @@ fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_with
     let bus = BusMonitor::start(b_env.root.path());
     let b = App::start(&b_env, &[]);
     let driver = Driver::start(&a_env);
+    // A notification shown and answered by the server with its id.
     let notified = |summary: &dyn Fn(&str) -> bool| {
         bus.notifications()
             .into_iter()
-            .find(|n| summary(&n.summary))
+            .find(|n| summary(&n.summary) && n.id.is_some())
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
