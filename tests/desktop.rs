@@ -428,41 +428,28 @@ pub fn cpu_ticks(pid: u32) -> u64 {
 
 /// utime + stime of `pid` alone, in clock ticks (`None` once it has ended).
 pub fn process_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    stat_ticks(&format!("/proc/{pid}/stat"))
 }
 
 /// utime + stime of each thread of `pid` alone, by thread name (threads of one name summed),
 /// in clock ticks.
 pub fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
     let mut by_name = std::collections::BTreeMap::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        let (Some(open), Some((_, rest))) = (stat.find('('), stat.rsplit_once(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..stat.len() - rest.len() - 1].to_owned();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = fields
-            .get(11)
-            .and_then(|u| u.parse::<u64>().ok())
-            .unwrap_or(0)
-            + fields
-                .get(12)
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0);
-        *by_name.entry(name).or_insert(0) += ticks;
+    for (tid, name) in thread_names(pid) {
+        if let Some(ticks) = stat_ticks(&format!("/proc/{pid}/task/{tid}/stat")) {
+            *by_name.entry(name).or_insert(0) += ticks;
+        }
     }
     by_name
+}
+
+/// utime + stime from a `stat` file of /proc (a process's or a thread's).
+fn stat_ticks(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// Context switches (voluntary and not) of every thread of `pid` and its descendants, by

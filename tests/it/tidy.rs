@@ -64,10 +64,9 @@ fn cli_and_core_depend_on_no_tauri_gtk_or_webkit() {
     }
 }
 
-/// Every module says what it is for in a `//!` line.
-#[test]
-fn every_module_has_a_doc_line() {
-    let mut missing = Vec::new();
+/// Every Rust source of the workspace (crates, the app, the tests), with its text.
+fn workspace_sources() -> Vec<(std::path::PathBuf, String)> {
+    let mut sources = Vec::new();
     let mut stack = vec![
         workspace_root().join("crates"),
         workspace_root().join("src-tauri/src"),
@@ -80,12 +79,21 @@ fn every_module_has_a_doc_line() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).expect("read source");
-                if !text.trim_start().starts_with("//!") {
-                    missing.push(path.display().to_string());
-                }
+                sources.push((path, text));
             }
         }
     }
+    sources
+}
+
+/// Every module says what it is for in a `//!` line.
+#[test]
+fn every_module_has_a_doc_line() {
+    let missing: Vec<String> = workspace_sources()
+        .into_iter()
+        .filter(|(_, text)| !text.trim_start().starts_with("//!"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
     assert!(
         missing.is_empty(),
         "modules without a //! doc line: {missing:?}"
@@ -103,33 +111,19 @@ fn unsafe_code_is_allowed_only_where_its_safety_is_argued() {
         "the workspace denies unsafe code"
     );
     let mut found = Vec::new();
-    let mut stack = vec![
-        workspace_root().join("crates"),
-        workspace_root().join("src-tauri/src"),
-        workspace_root().join("tests"),
-    ];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).expect("read source");
-                let code = code(&text);
-                // (Spelt in two, so that this test is not a match of its own.)
-                let allows = code.matches(concat!("allow(", "unsafe_code)")).count();
-                if allows > 0 && !allowed.contains(&path) {
-                    found.push(path.display().to_string());
-                }
-                if allows > 0 {
-                    assert!(
-                        text.contains("// SAFETY:"),
-                        "{}: an unsafe block without its SAFETY argument",
-                        path.display()
-                    );
-                }
-            }
+    for (path, text) in workspace_sources() {
+        // (Spelt in two, so that this test is not a match of its own.)
+        if !code(&text).contains(concat!("allow(", "unsafe_code)")) {
+            continue;
         }
+        if !allowed.contains(&path) {
+            found.push(path.display().to_string());
+        }
+        assert!(
+            text.contains("// SAFETY:"),
+            "{}: an unsafe block without its SAFETY argument",
+            path.display()
+        );
     }
     assert!(found.is_empty(), "unsafe code allowed in {found:?}");
 }
