@@ -1,8 +1,8 @@
 // The dashboard: one card per profile, the configuration check, and the app's commands. The
-// app sends the page its state when something changes (event `state`); the page counts down
-// by itself in between. No framework, no network: only the Tauri IPC, which the app grants
-// this window alone. Text only ever goes in through textContent; no value of a session or
-// token is ever received.
+// app sends the page its state when something changes (event `state`); in between, the page
+// counts down by itself what is near. No framework, no network: only the Tauri IPC, which
+// the app grants this window alone. Text only ever goes in through textContent; no value of
+// a session or token is ever received.
 'use strict';
 
 // The app's commands come from commands.js (generated from the Rust side's table).
@@ -19,9 +19,7 @@ const cards = new Map();
 let state = null;
 
 // A span of time in whole minutes; a countdown (`seconds`) shows seconds in its last two
-// minutes. A text that does not change is not redrawn, and the page wakes only when a text
-// can change: at each full minute, or every second while a countdown is in its last two
-// minutes (see `draw` and `schedule`).
+// minutes.
 function span(ms, seconds = false) {
   const s = Math.max(0, Math.round(ms / 1000));
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -39,6 +37,18 @@ function set(node, prop, value) {
 }
 
 const when = (iso) => new Date(iso).toLocaleString();
+
+// A moment as a clock reading, which stays true as time passes: "today 16:45", "tomorrow
+// 09:10", "yesterday 14:02", or its date. `now` tells which day is today.
+function at(ms, now) {
+  const day = (t) => new Date(t).setHours(0, 0, 0, 0);
+  const days = Math.round((day(ms) - day(now)) / 86400000);
+  const time = new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (days === 0) return `today ${time}`;
+  if (days === 1) return `tomorrow ${time}`;
+  if (days === -1) return `yesterday ${time}`;
+  return new Date(ms).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}
 
 function el(tag, text, cls) {
   const e = document.createElement(tag);
@@ -72,8 +82,10 @@ function card(profile) {
   return c;
 }
 
+// The sessions' spans up to `now`, the time of the state: the alive one is drawn as far as
+// the app last saw it, so the timeline changes with the state, not with the clock.
 function timeline(svg, legend, spans, now) {
-  const key = JSON.stringify(spans) + Math.floor(now / 60000);
+  const key = JSON.stringify(spans) + now;
   if (svg.dataset.key === key) return;
   svg.dataset.key = key;
   const title = svg.querySelector('title');
@@ -95,7 +107,7 @@ function timeline(svg, legend, spans, now) {
     r.setAttribute('height', '24');
     r.setAttribute('class', kind);
     const t = document.createElementNS('http://www.w3.org/2000/svg', 'title');
-    t.textContent = `${s.source} ${when(s.capturedAt)}: ${kind === 'alive' ? 'alive for' : kind === 'died' ? 'refused after' : 'replaced after'} ${span(end - from)}`;
+    t.textContent = `${s.source} ${when(s.capturedAt)}: ${kind === 'alive' ? 'alive for at least' : kind === 'died' ? 'refused after' : 'replaced after'} ${span(end - from)}`;
     r.append(t);
     svg.append(r);
     if (s.refusedAt) lives.push(span(end - from));
@@ -120,34 +132,46 @@ function targetState(t, countdown) {
 
 // The state was built at `state.now` on the app's clock: the countdowns run from there.
 let received = Date.now();
-// What the last draw showed: a countdown in seconds, and the time to the next full minute.
-let secondsNeeded = false;
-let nextMinute = 60000;
+// When the last draw showed something that moves by itself: the time until its next change.
+let nextChange = 60000;
 let wake = null;
 
-// Draws, then sleeps until a text can change: the next full minute, or the next second
-// while a countdown shows seconds.
+// Draws, then sleeps until a text can change. Times far from now are shown as clock
+// readings ("today 16:45"), which do not move: an idle page then wakes once a day (at
+// midnight, for "today" and "tomorrow"), and the app's process draws no frame for it. Only
+// what is happening counts down: a session in its warning window (each minute), a retry, and
+// the last two minutes before a deadline (each second).
 function schedule() {
   draw();
   clearTimeout(wake);
-  wake = setTimeout(schedule, secondsNeeded ? 1000 : nextMinute + 50);
+  wake = setTimeout(schedule, nextChange + 50);
 }
 
 function draw() {
   if (!state) return;
   const exact = Date.parse(state.now) + (Date.now() - received);
-  // Texts in whole minutes all move on the same full minute: one redraw a minute, not one
-  // per text. Only a countdown's last two minutes use the exact time.
+  // Countdowns in whole minutes all move on the same full minute: one redraw a minute, not
+  // one per text. Only the last two minutes before a deadline use the exact time.
   const now = Math.floor(exact / 60000) * 60000;
-  // Within two minutes of a deadline (either side) the exact time, and a wake each second.
-  secondsNeeded = false;
-  nextMinute = 60000 - (exact % 60000);
+  nextChange = new Date(exact).setHours(24, 0, 0, 0) - exact;
+  const changesIn = (ms) => { nextChange = Math.min(nextChange, Math.max(ms, 0)); };
   const countdown = (to) => {
     if (Math.abs(to - exact) < 120000) {
-      secondsNeeded = true;
+      changesIn(1000);
       return to - exact;
     }
+    changesIn(60000 - (exact % 60000));
     return to - now;
+  };
+  // A deadline: its clock reading, with a countdown while it is near (`live`) or within two
+  // minutes; the page wakes when it comes within two minutes.
+  const deadline = (to, live) => {
+    if (!live && Math.abs(to - exact) >= 120000) {
+      if (to > exact) changesIn(to - 120000 - exact);
+      return to > exact ? at(to, exact) : `passed ${at(to, exact)}`;
+    }
+    const left = countdown(to);
+    return left > 0 ? `${at(to, exact)}, in ${span(left, true)}` : `passed ${span(-left)} ago (${at(to, exact)})`;
   };
   set(document.getElementById('demo'), 'hidden', !state.demo);
   const broken = document.getElementById('config-broken');
@@ -170,13 +194,12 @@ function draw() {
     set(c.dataset, 'status', status);
     set(c.querySelector('.name'), 'textContent', p.name);
     set(c.querySelector('.status'), 'textContent', status);
-    const left = p.trackedExpiresAt ? countdown(Date.parse(p.trackedExpiresAt)) : null;
-    set(c.querySelector('.left'), 'textContent',
-      left === null ? 'no session' : left > 0 ? `in ${span(left, true)}` : `passed ${span(-left)} ago`);
+    set(c.querySelector('.left'), 'textContent', p.trackedExpiresAt
+      ? deadline(Date.parse(p.trackedExpiresAt), status === 'expiring') : 'no session');
     set(c.querySelector('.age'), 'textContent',
-      p.capturedAt ? `${span(now - Date.parse(p.capturedAt))} (tracked for ${p.trackedTtl})` : 'unknown');
+      p.capturedAt ? `${at(Date.parse(p.capturedAt), exact)} (tracked for ${p.trackedTtl})` : 'unknown');
     set(c.querySelector('.checked'), 'textContent',
-      p.lastCheck ? `${span(now - Date.parse(p.lastCheck))} ago` : 'not yet');
+      p.lastCheck ? at(Date.parse(p.lastCheck), exact) : 'not yet');
     set(c.querySelector('.detail'), 'textContent', p.detail ?? '');
     const production = c.querySelector('.production');
     set(production, 'textContent', p.production ?? '');
@@ -197,7 +220,7 @@ function draw() {
       set(fields.usernameField, 'value', p.prefill?.username ?? 'input[autocomplete=username], input[type=email], input[name*=user i], input[id*=user i]');
       set(fields.passwordField, 'value', p.prefill?.password ?? 'input[type=password]');
     }
-    timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, now);
+    timeline(c.querySelector('.timeline'), c.querySelector('.timeline-legend'), p.timeline, Date.parse(state.now));
     const last = new Map(p.lastPushes.map((l) => [l.target, l]));
     // One fill for the list, whether it has targets or not: two would undo each other.
     const rows = p.targets.length
