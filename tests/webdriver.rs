@@ -98,6 +98,12 @@ impl Driver {
             .unwrap_or_else(|e| panic!("WebDriver session: {e}\n--- log ---\n{}", self.log()))
     }
 
+    /// The processes the driver started (WebKitWebDriver, the app and its WebKit processes),
+    /// by pid and name.
+    pub fn descendants(&self) -> Vec<(u32, String)> {
+        crate::desktop::descendants(self.child.id())
+    }
+
     /// What the driver and the app it launched printed (the app logs to stderr).
     pub fn log(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();

@@ -39,6 +39,18 @@ use tauri_plugin_autostart::ManagerExt as _;
 
 pub use args::Args;
 
+/// The environment the app's binary sets for WebKitGTK before anything else runs (WebKit
+/// reads it once, when the first window's web context is made).
+///
+/// `WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR`: with its first web context, WebKitGTK starts a
+/// thread in the app's own process that reads the system's and the cgroup's memory figures
+/// every few seconds, and never stops, even once every window is closed. Measured with
+/// `scripts/bench.sh dashboard`, it was the open dashboard's largest cost to the app (about
+/// 25 ms of CPU a minute, more than everything else the app does idle). Its use is to
+/// have big browsers drop caches under memory pressure; this app's pages are its own small
+/// dashboard and one login page at a time.
+pub const WEBKIT_ENVIRONMENT: &[(&str, &str)] = &[("WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR", "1")];
+
 /// Parses the arguments, starts the app and runs it until Quit.
 pub fn main() -> ExitCode {
     let args = Args::parse();

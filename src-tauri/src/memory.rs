@@ -12,7 +12,8 @@
 //! kernel's fault-around then maps every cached neighbour of the next page touched. Measured
 //! (`scripts/bench.sh idle`), the minute's tray redraw mapped 13 MB of code back in.
 //!
-//! This is the app's one `unsafe` call (the tidy test keeps it so).
+//! This is one of the app's two `unsafe` calls (the tidy test keeps it so; the other sets
+//! WebKit's environment in `main.rs`).
 
 /// How long after "at rest" the pages are given back: time for the main thread to finish
 /// drawing what the last round changed.

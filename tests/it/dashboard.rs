@@ -340,6 +340,18 @@ fn an_idle_dashboard_leaves_the_page_alone_even_when_a_minute_turns() {
             .expect("read the record");
         let touched = touched.as_object().expect("an object");
         assert!(touched.is_empty(), "changed while idle: {touched:?}");
+        // Nor does WebKit's memory-pressure monitor poll in the app's process (it would, every
+        // few seconds, for as long as the app lives: `WEBKIT_ENVIRONMENT`).
+        let (app, _) = driver
+            .descendants()
+            .into_iter()
+            .find(|(_, name)| name.starts_with("sessionkeeper-a"))
+            .expect("the app among the driver's processes");
+        let threads = sessionkeeper_tests::desktop::thread_names(app);
+        assert!(
+            !threads.values().any(|name| name == "PressureMonitor"),
+            "WebKit's memory-pressure monitor runs in the app: {threads:?}"
+        );
     });
 }
 
