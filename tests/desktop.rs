@@ -428,24 +428,7 @@ pub fn cpu_ticks(pid: u32) -> u64 {
 
 /// utime + stime of `pid` alone, in clock ticks (`None` once it has ended).
 pub fn process_ticks(pid: u32) -> Option<u64> {
-    stat_ticks(&format!("/proc/{pid}/stat"))
-}
-
-/// utime + stime of each thread of `pid` alone, by thread name (threads of one name summed),
-/// in clock ticks.
-pub fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
-    let mut by_name = std::collections::BTreeMap::new();
-    for (tid, name) in thread_names(pid) {
-        if let Some(ticks) = stat_ticks(&format!("/proc/{pid}/task/{tid}/stat")) {
-            *by_name.entry(name).or_insert(0) += ticks;
-        }
-    }
-    by_name
-}
-
-/// utime + stime from a `stat` file of /proc (a process's or a thread's).
-fn stat_ticks(path: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(path).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the comm: state is field 3, so utime (14) and stime (15) are 11 and 12 here.
@@ -469,6 +452,18 @@ pub fn context_switches(pid: u32) -> std::collections::BTreeMap<u32, u64> {
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .sum::<u64>();
             Some((tid, n))
+        })
+        .collect()
+}
+
+/// The time on a CPU of each thread of `pid` alone, in nanoseconds, by thread id (the
+/// scheduler's own count, `/proc/<pid>/task/<tid>/schedstat`: finer than clock ticks).
+pub fn thread_cpu_ns(pid: u32) -> std::collections::BTreeMap<u32, u64> {
+    thread_names(pid)
+        .into_keys()
+        .filter_map(|tid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?;
+            Some((tid, stat.split_whitespace().next()?.parse().ok()?))
         })
         .collect()
 }

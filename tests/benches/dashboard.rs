@@ -1,23 +1,33 @@
 //! Benchmark: what an open dashboard costs the app while nothing happens. The app runs idle for
-//! a minute twice, once with the dashboard open and once without, on the same machine in the
-//! same run; the app's own CPU ticks (its process, not WebKit's) are printed side by side,
-//! with the WebKit processes' apart. The page is told of changes by event and counts down by
-//! itself, so the app should do as little with it open as with it closed. Run by
-//! `scripts/bench.sh dashboard` (release build, a private desktop session).
+//! a minute with the dashboard closed, then open, three times over, on the same machine in the
+//! same run; the app's own CPU (its process, not WebKit's) is printed side by side, in clock
+//! ticks and in the scheduler's nanoseconds, with the WebKit processes' apart and the app's
+//! threads that ran. The medians are compared with the closed runs' own spread: the noise.
+//! Run by `scripts/bench.sh dashboard` (release build, a private desktop session).
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{App, descendants, process_ticks, thread_ticks};
+use sessionkeeper_tests::desktop::{App, descendants, process_ticks, thread_cpu_ns, thread_names};
 use sessionkeeper_tests::{
     SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
+const SETTLE: Duration = Duration::from_secs(40);
+const ROUNDS: usize = 3;
 
-/// One idle minute: the app's own CPU ticks, its WebKit processes', and the app's threads
-/// that took CPU (by name, with their ticks).
-type Run = (u64, u64, Vec<(String, u64)>);
+/// One idle minute of the app.
+struct Run {
+    /// The app's own process, in clock ticks and in milliseconds on a CPU.
+    ticks: u64,
+    ms: f64,
+    /// Its WebKit processes, in clock ticks.
+    webkit_ticks: u64,
+    /// The app's threads that ran, by name, in milliseconds.
+    threads: BTreeMap<String, f64>,
+}
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
@@ -25,7 +35,7 @@ fn main() {
     env.write_config(&idle_profile_config(&sim, "1h"));
     import_live_session(&env, &sim);
     let app = sibling_binary("sessionkeeper-app");
-    let idle = |args: &[&str]| {
+    let idle = |args: &[&str]| -> Run {
         let running = App::start_binary(&env, &app, args);
         running.wait_for("the first check", Duration::from_secs(30), |a| {
             a.log().contains("checked:")
@@ -35,71 +45,101 @@ fn main() {
                 a.log().contains("dashboard opened")
             });
         }
-        // Let start-up settle (the page's first draws), then count.
-        std::thread::sleep(Duration::from_secs(10));
-        let (own0, webkit0) = ticks(running.pid());
-        let threads0 = thread_ticks(running.pid());
+        // Let start-up settle, then count: the page's first draws, the give-back at rest, and
+        // the one-shot timers GTK and WebKit set at start-up (seen with strace on the main
+        // thread: the last fires about 35 s after the window opens; then it sleeps).
+        std::thread::sleep(SETTLE);
+        let pid = running.pid();
+        let (ticks0, webkit0) = ticks(pid);
+        let ns0 = thread_cpu_ns(pid);
         std::thread::sleep(IDLE);
-        let (own1, webkit1) = ticks(running.pid());
-        let busy: Vec<(String, u64)> = thread_ticks(running.pid())
-            .into_iter()
-            .map(|(name, t)| {
-                let before = threads0.get(&name).copied().unwrap_or(0);
-                (name, t.saturating_sub(before))
-            })
-            .filter(|(_, t)| *t > 0)
-            .collect();
-        (own1 - own0, webkit1 - webkit0, busy)
+        let (ticks1, webkit1) = ticks(pid);
+        let ns1 = thread_cpu_ns(pid);
+        let names = thread_names(pid);
+        let mut threads = BTreeMap::new();
+        let mut ms = 0.0;
+        // A thread born in between counts whole; one that ended in between is not seen.
+        for (tid, after) in &ns1 {
+            let spent = after.saturating_sub(ns0.get(tid).copied().unwrap_or(0)) as f64 / 1e6;
+            ms += spent;
+            if spent >= 0.5 {
+                let name = match names.get(tid) {
+                    _ if *tid == pid => "main".to_owned(),
+                    Some(name) => name.clone(),
+                    None => tid.to_string(),
+                };
+                *threads.entry(name).or_insert(0.0) += spent;
+            }
+        }
+        Run {
+            ticks: ticks1 - ticks0,
+            ms,
+            webkit_ticks: webkit1 - webkit0,
+            threads,
+        }
     };
-    // Closed, open, closed, open: the two runs of each tell the noise apart from a cost.
-    let runs: Vec<(&str, Run)> = [("closed", &[][..]), ("open", &["--dashboard"][..])]
-        .iter()
-        .cycle()
-        .take(4)
-        .map(|(name, args)| (*name, idle(args)))
+    let runs: Vec<(&str, Run)> = (0..ROUNDS)
+        .flat_map(|_| [("closed", &[][..]), ("open", &["--dashboard"][..])])
+        .map(|(name, args)| (name, idle(args)))
         .collect();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "the app idle for {} s per run, dashboard closed and open, twice each (same run; {} Hz clock)",
+        "the app idle for {} s per run, dashboard closed and open, {ROUNDS} times each (same run; {} Hz clock)",
         IDLE.as_secs(),
         clock_ticks_per_second()
     );
     let _ = writeln!(
         out,
-        "{:<10}{:>32}{:>36}   the app's busy threads",
-        "run", "CPU ticks, the app's process", "CPU ticks, its WebKit processes",
+        "{:<8}{:>12}{:>10}{:>14}   the app's threads that ran (ms)",
+        "run", "app ticks", "app ms", "WebKit ticks",
     );
-    for (name, (own, webkit, busy)) in &runs {
-        let threads: Vec<String> = busy.iter().map(|(n, t)| format!("{n} {t}")).collect();
+    for (name, run) in &runs {
+        let threads: Vec<String> = run
+            .threads
+            .iter()
+            .map(|(n, ms)| format!("{n} {ms:.1}"))
+            .collect();
         let _ = writeln!(
             out,
-            "{name:<10}{own:>32}{webkit:>36}   {}",
+            "{name:<8}{:>12}{:>10.1}{:>14}   {}",
+            run.ticks,
+            run.ms,
+            run.webkit_ticks,
             threads.join(", ")
         );
     }
-    let sum = |which: &str| -> u64 {
-        runs.iter()
-            .filter(|(n, _)| *n == which)
-            .map(|(_, (own, _, _))| own)
-            .sum()
-    };
-    let (open, closed) = (sum("open"), sum("closed"));
-    let spread = |which: &str| -> u64 {
-        let v: Vec<u64> = runs
+    let of = |which: &str, f: &dyn Fn(&Run) -> f64| -> Vec<f64> {
+        let mut v: Vec<f64> = runs
             .iter()
             .filter(|(n, _)| *n == which)
-            .map(|(_, (own, _, _))| *own)
+            .map(|(_, r)| f(r))
             .collect();
-        v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0)
+        v.sort_by(f64::total_cmp);
+        v
     };
-    let _ = writeln!(
-        out,
-        "the app's own CPU, open / closed: {open} / {closed} ticks = {:.2}× (run-to-run spread: closed {} ticks, open {} ticks)",
-        open as f64 / closed.max(1) as f64,
-        spread("closed"),
-        spread("open"),
-    );
+    let median = |v: &[f64]| v[v.len() / 2];
+    let spread = |v: &[f64]| v[v.len() - 1] - v[0];
+    for (unit, f) in [
+        ("ticks", &(|r: &Run| r.ticks as f64) as &dyn Fn(&Run) -> f64),
+        ("ms", &|r: &Run| r.ms),
+    ] {
+        let (closed, open) = (of("closed", f), of("open", f));
+        let extra = median(&open) - median(&closed);
+        let _ = writeln!(
+            out,
+            "the app's own CPU, median open / closed: {:.1} / {:.1} {unit} = {:.2}×; open costs {extra:+.1} {unit}, closed runs spread over {:.1} {unit}: {}",
+            median(&open),
+            median(&closed),
+            median(&open) / median(&closed).max(1.0),
+            spread(&closed),
+            if extra <= spread(&closed) {
+                "within noise"
+            } else {
+                "above noise"
+            },
+        );
+    }
 }
 
 /// utime + stime of `pid` itself, and of its WebKit descendants, in clock ticks.
