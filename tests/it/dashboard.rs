@@ -131,10 +131,7 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         .assert_code(0);
     // mtn: live and pushed once; vodacom: live, tracked expiry in 10 min (expiring); breeze:
     // its token ended on the server (invalid).
-    let mtn = sim.mint_session(SessionKind::Cookie, None);
-    let export =
-        sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &mtn.value, "127.0.0.1")]);
-    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    let mtn = sessionkeeper_tests::import_live_session(&env, &sim);
     env.run(&["push", "mtn"]).assert_code(0);
     let voda = sim.mint_session(SessionKind::Cookie, None);
     let export = sessionkeeper_tests::cookie_export_expiring(
@@ -217,7 +214,7 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
         std::fs::write(env.config_path(), config(&sim)).expect("mend the config");
 
         // Validate now: the server has ended mtn's session; the card says so.
-        assert!(sim.expire_session(&mtn.value));
+        assert!(sim.expire_session(&mtn));
         click_when_enabled(&client, "#card-mtn [data-action=\"validate_now\"]").await;
         eventually("mtn turns invalid", WAIT, || async {
             status(&client, "mtn").await == "invalid"
@@ -273,10 +270,7 @@ fn an_idle_dashboard_leaves_the_page_alone_even_when_a_minute_turns() {
     // it has no session here, nor has breeze; nothing of theirs counts down).
     env.run_stdin(&["secret", "set", "account:github"], GITHUB_TOKEN)
         .assert_code(0);
-    let live = sim.mint_session(SessionKind::Cookie, None);
-    let export =
-        sessionkeeper_tests::cookie_export("mtn", &[("JSESSIONID", &live.value, "127.0.0.1")]);
-    env.run_stdin(&["import", "mtn"], &export).assert_code(0);
+    sessionkeeper_tests::import_live_session(&env, &sim);
     env.run(&["push", "mtn"]).assert_code(0);
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
