@@ -1,48 +1,264 @@
 //! Helpers for tests of the tray app on a real desktop session: the app binary started with a
 //! test's environment, the notifications it sends as seen on the bus (`dbus-monitor`), the X
-//! windows it opens (`xwininfo`), and the processes it runs. `scripts/test.sh` provides the
-//! session: Xvfb, dbus-run-session, gnome-keyring and dunst.
+//! windows it opens (`xwininfo`), and the processes it runs. Each test has a desktop of its
+//! own ([`Desktop`]: Xvfb, a session bus, gnome-keyring and dunst), so app tests run side by
+//! side.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::TestEnv;
 
-/// The app registers one single-instance name on the session bus, so app tests take turns.
-static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// A desktop of one test's own, so that app tests run side by side: an X display (Xvfb), a
+/// D-Bus session bus, an unlocked gnome-keyring (a fresh login keyring) on that bus, and a
+/// notification server (dunst) on both. Nothing of it is shared with another test or with
+/// the desktop the tests run on. What it started stops when it is dropped.
+#[derive(Debug)]
+pub struct Desktop {
+    dir: tempfile::TempDir,
+    display: String,
+    bus: String,
+    webkit_compositing: bool,
+    /// Started in this order; stopped in the reverse one (dunst first, Xvfb last).
+    processes: Vec<Child>,
+}
 
-/// Takes the desktop for one test (and checks it is there: never a silent skip).
-pub fn take_desktop() -> MutexGuard<'static, ()> {
-    let guard = ONE_APP_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    assert!(
-        std::env::var_os("DISPLAY").is_some()
-            && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "the app tests need a display and a session bus: run them with scripts/test.sh \
-         (xvfb-run, dbus-run-session, gnome-keyring, dunst)"
-    );
-    let owner = Command::new("gdbus")
-        .args([
-            "call",
-            "--session",
-            "--dest",
-            "org.freedesktop.DBus",
-            "--object-path",
-            "/org/freedesktop/DBus",
-            "--method",
-            "org.freedesktop.DBus.NameHasOwner",
-            "org.freedesktop.Notifications",
-        ])
-        .output()
-        .expect("gdbus (libglib2.0-bin) is installed by scripts/setup.sh");
-    assert!(
-        String::from_utf8_lossy(&owner.stdout).contains("true"),
-        "no notification server on the session bus: scripts/with-desktop.sh starts dunst"
-    );
-    guard
+/// What a program needs to run on a [`Desktop`]: its display and its session bus.
+#[derive(Debug, Clone)]
+pub struct DesktopAddress {
+    pub display: String,
+    pub bus: String,
+    /// Whether WebKit composites its pages with OpenGL, as it does by default.
+    pub webkit_compositing: bool,
+}
+
+impl DesktopAddress {
+    /// The display and session bus this process runs on; fails (never skips) when either is
+    /// missing.
+    pub fn of_this_process() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: run this under a display and a session bus \
+                     (scripts/bench.sh: xvfb-run, dbus-run-session, scripts/with-desktop.sh)"
+                )
+            })
+        };
+        Self {
+            display: var("DISPLAY"),
+            bus: var("DBUS_SESSION_BUS_ADDRESS"),
+            webkit_compositing: true,
+        }
+    }
+}
+
+impl Desktop {
+    /// Starts a desktop for a test and waits until each of its parts answers; fails (never
+    /// skips) the test when a part is missing.
+    ///
+    /// Its apps' WebKit does not composite with OpenGL (`WEBKIT_DISABLE_COMPOSITING_MODE`):
+    /// Xvfb has no GPU, so WebKit would composite each frame in software (Mesa's llvmpipe),
+    /// which took about half the CPU of the tests that open a window. The tests check what the
+    /// pages do and show, not how WebKit paints them. Benchmarks use [`Self::as_packaged`].
+    pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A desktop whose apps' WebKit paints as it does on a user's machine (compositing on):
+    /// for benchmarks, whose figures are the app's as packaged.
+    pub fn as_packaged() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(webkit_compositing: bool) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("sk-desktop-")
+            .tempdir()
+            .expect("tempdir");
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&run).expect("mkdir");
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod");
+        let mut desktop = Self {
+            display: String::new(),
+            bus: String::new(),
+            webkit_compositing,
+            processes: Vec::new(),
+            dir,
+        };
+        // Xvfb picks a free display itself and writes its number to fd 1 (`-displayfd`).
+        let (xvfb, number) = desktop.spawn_reading_line(
+            Command::new("Xvfb").args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x1024x24",
+                "-nolisten",
+                "tcp",
+            ]),
+            "Xvfb (xvfb) is installed by scripts/setup.sh",
+        );
+        desktop.processes.push(xvfb);
+        desktop.display = format!(":{}", number.trim());
+        // The bus: services it activates (none should be needed) see this desktop too.
+        let mut bus = Command::new("dbus-daemon");
+        bus.args(["--session", "--nofork", "--print-address=1"]);
+        desktop.own_environment(&mut bus);
+        let (daemon, address) = desktop.spawn_reading_line(
+            &mut bus,
+            "dbus-daemon (dbus-bin) is installed by scripts/setup.sh",
+        );
+        desktop.processes.push(daemon);
+        desktop.bus = address.trim().to_owned();
+
+        let mut keyring = Command::new("gnome-keyring-daemon");
+        keyring.args(["--foreground", "--unlock", "--components=secrets"]);
+        desktop.own_environment(&mut keyring);
+        let mut keyring = keyring
+            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+            .stdin(Stdio::piped())
+            .stdout(desktop.log_file("gnome-keyring.out"))
+            .stderr(desktop.log_file("gnome-keyring.err"))
+            .spawn()
+            .expect("gnome-keyring-daemon (gnome-keyring) is installed by scripts/setup.sh");
+        {
+            use std::io::Write as _;
+            // The login keyring's password; closing stdin ends it.
+            let mut password = keyring.stdin.take().expect("stdin");
+            password
+                .write_all(b"sessionkeeper-test")
+                .expect("the keyring's password");
+        }
+        desktop.processes.push(keyring);
+        desktop.wait_for_name("org.freedesktop.secrets", "gnome-keyring");
+
+        let dunstrc = desktop.dir.path().join("dunstrc");
+        // An empty config: dunst's defaults, no user config from $HOME.
+        std::fs::write(&dunstrc, "").expect("dunstrc");
+        let mut dunst = Command::new("dunst");
+        dunst.arg("-config").arg(&dunstrc);
+        desktop.own_environment(&mut dunst);
+        let dunst = dunst
+            .env("DISPLAY", &desktop.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+            .stdin(Stdio::null())
+            .stdout(desktop.log_file("dunst.out"))
+            .stderr(desktop.log_file("dunst.err"))
+            .spawn()
+            .expect("dunst is installed by scripts/setup.sh");
+        desktop.processes.push(dunst);
+        desktop.wait_for_name("org.freedesktop.Notifications", "dunst");
+        desktop
+    }
+
+    /// Its display and bus, for the programs a test starts on it.
+    pub fn address(&self) -> DesktopAddress {
+        DesktopAddress {
+            display: self.display.clone(),
+            bus: self.bus.clone(),
+            webkit_compositing: self.webkit_compositing,
+        }
+    }
+
+    /// `dbus-monitor` on this desktop's bus, writing into `dir`.
+    pub fn bus_monitor(&self, dir: &Path) -> BusMonitor {
+        BusMonitor::start(&self.bus, dir)
+    }
+
+    /// The titles of every X window on this desktop.
+    pub fn window_titles(&self) -> Vec<String> {
+        window_titles(&self.display)
+    }
+
+    /// [`invoke_action_until_heard`] on this desktop's notification server.
+    #[track_caller]
+    pub fn invoke_action_until_heard(
+        &self,
+        id: u32,
+        key: &str,
+        within: Duration,
+        heard: impl Fn() -> bool,
+    ) {
+        invoke_action_until_heard(&self.bus, id, key, within, heard);
+    }
+
+    /// HOME and the XDG directories of the desktop's own daemons (the keyring's files live
+    /// there), and no display or bus but its own.
+    fn own_environment(&self, cmd: &mut Command) {
+        let root = self.dir.path();
+        cmd.env("HOME", root)
+            .env("XDG_DATA_HOME", root.join("data"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env("DISPLAY", &self.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("XAUTHORITY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("GNOME_KEYRING_CONTROL");
+    }
+
+    fn log_file(&self, name: &str) -> std::fs::File {
+        std::fs::File::create(self.dir.path().join(name)).expect("a log file")
+    }
+
+    /// Spawns `cmd` and reads the first line it prints (its display number, its address).
+    fn spawn_reading_line(&self, cmd: &mut Command, missing: &str) -> (Child, String) {
+        use std::io::BufRead as _;
+        let name = cmd.get_program().to_string_lossy().into_owned();
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(self.log_file(&format!("{name}.err")))
+            .spawn()
+            .expect(missing);
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("its first line");
+        assert!(
+            !line.trim().is_empty(),
+            "{name} printed nothing and ended: {}",
+            std::fs::read_to_string(self.dir.path().join(format!("{name}.err")))
+                .unwrap_or_default()
+        );
+        (child, line)
+    }
+
+    /// Waits until `name` has an owner on the bus.
+    fn wait_for_name(&self, name: &str, who: &str) {
+        let start = Instant::now();
+        loop {
+            let owner = Command::new("gdbus")
+                .args(["call", "--session"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+                .args(["--dest", "org.freedesktop.DBus"])
+                .args(["--object-path", "/org/freedesktop/DBus"])
+                .args(["--method", "org.freedesktop.DBus.NameHasOwner", name])
+                .output()
+                .expect("gdbus (libglib2.0-bin) is installed by scripts/setup.sh");
+            if String::from_utf8_lossy(&owner.stdout).contains("true") {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{who} did not take {name} on the test's bus; its log: {}",
+                std::fs::read_to_string(self.dir.path().join(format!("{who}.err")))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        for child in self.processes.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// `sessionkeeper-app` next to the test binary.
@@ -56,6 +272,7 @@ pub struct App {
     pub child: Child,
     stdout: PathBuf,
     stderr: PathBuf,
+    desktop: DesktopAddress,
 }
 
 impl App {
@@ -64,9 +281,14 @@ impl App {
         Self::start_binary(env, &app_binary(), args)
     }
 
-    /// Starts `binary` (the app, or the benchmark's bare tray baseline) and waits until it
-    /// prints `tray ready`.
+    /// Starts `binary` (the app, or the benchmark's bare tray baseline) on `env`'s desktop
+    /// ([`TestEnv::on`]) and waits until it prints `tray ready`.
     pub fn start_binary(env: &TestEnv, binary: &Path, args: &[&str]) -> Self {
+        let desktop = env.desktop().unwrap_or_else(|| {
+            panic!(
+                "start the app on a desktop of the test's own: TestEnv::on(&Desktop::start(), …)"
+            )
+        });
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = binary
@@ -86,6 +308,7 @@ impl App {
             child,
             stdout,
             stderr,
+            desktop,
         };
         // Every 10 ms: the idle benchmark times launch → tray ready with this wait.
         app.wait_every(
@@ -115,11 +338,12 @@ impl App {
     #[track_caller]
     pub fn wait_for_window(&self, title: &str, within: Duration) {
         let start = Instant::now();
-        while !window_titles().iter().any(|t| t.starts_with(title)) {
+        let titles = || window_titles(&self.desktop.display);
+        while !titles().iter().any(|t| t.starts_with(title)) {
             assert!(
                 start.elapsed() < within,
                 "no window {title:?} within {within:?}; windows: {:?}\n--- app log ---\n{}",
-                window_titles(),
+                titles(),
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(200));
@@ -205,11 +429,12 @@ pub fn descendants(pid: u32) -> Vec<(u32, String)> {
     names
 }
 
-/// The titles of every X window (`xwininfo -root -tree`). Titles are UTF-8; in the C locale
-/// (a fresh machine sets no LANG) xwininfo cannot convert them, so it runs in C.UTF-8.
-pub fn window_titles() -> Vec<String> {
+/// The titles of every X window on `display` (`xwininfo -root -tree`). Titles are UTF-8; in
+/// the C locale (a fresh machine sets no LANG) xwininfo cannot convert them, so it runs in
+/// C.UTF-8.
+fn window_titles(display: &str) -> Vec<String> {
     let out = Command::new("xwininfo")
-        .args(["-root", "-tree"])
+        .args(["-display", display, "-root", "-tree"])
         .env("LC_ALL", "C.UTF-8")
         .output()
         .expect("xwininfo (x11-utils) is installed by scripts/setup.sh");
@@ -234,7 +459,7 @@ pub struct Notification {
     pub id: Option<u32>,
 }
 
-/// `dbus-monitor` watching every notification sent on the session bus, and the answers.
+/// `dbus-monitor` watching every notification sent on a desktop's bus, and the answers.
 #[derive(Debug)]
 pub struct BusMonitor {
     child: Child,
@@ -242,11 +467,12 @@ pub struct BusMonitor {
 }
 
 impl BusMonitor {
-    pub fn start(dir: &Path) -> Self {
+    fn start(bus: &str, dir: &Path) -> Self {
         let out = dir.join("dbus-monitor.out");
         let child = Command::new("dbus-monitor")
             .args([
-                "--session",
+                "--address",
+                bus,
                 "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
                 "type='method_call',interface='org.freedesktop.Notifications',member='CloseNotification'",
                 "type='method_return'",
@@ -378,8 +604,11 @@ fn parse_monitor(text: &str) -> Vec<Notification> {
 
 /// Clicks a notification's action, as the notification server does: the
 /// `ActionInvoked(id, key)` signal.
-pub fn invoke_action(id: u32, key: &str) {
+fn invoke_action(bus: &str, id: u32, key: &str) {
+    // `--session` on the desktop's bus, not `--address`: with an address gdbus does not
+    // register on the bus, and its signal comes from no sender the app would listen to.
     let status = Command::new("gdbus")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .args([
             "emit",
             "--session",
@@ -400,10 +629,16 @@ pub fn invoke_action(id: u32, key: &str) {
 /// `Notify` and the app's subscription to `ActionInvoked` (notify-rust subscribes once it
 /// has the id) would be lost; a test clicks within milliseconds, a human never does.
 #[track_caller]
-pub fn invoke_action_until_heard(id: u32, key: &str, within: Duration, heard: impl Fn() -> bool) {
+fn invoke_action_until_heard(
+    bus: &str,
+    id: u32,
+    key: &str,
+    within: Duration,
+    heard: impl Fn() -> bool,
+) {
     let start = std::time::Instant::now();
     loop {
-        invoke_action(id, key);
+        invoke_action(bus, id, key);
         let sent = std::time::Instant::now();
         while sent.elapsed() < Duration::from_secs(1) {
             if heard() {

@@ -84,6 +84,7 @@ pub struct TestEnv {
     pub root: tempfile::TempDir,
     pub service: String,
     extra_env: Vec<(String, String)>,
+    desktop: Option<desktop::DesktopAddress>,
 }
 
 impl TestEnv {
@@ -100,6 +101,7 @@ impl TestEnv {
             root,
             service,
             extra_env: Vec::new(),
+            desktop: None,
         }
     }
 
@@ -129,6 +131,31 @@ impl TestEnv {
         std::fs::write(self.config_path(), text).expect("write config");
     }
 
+    /// A test's world whose programs (the app, the CLI, tauri-driver) run on `desktop`: its
+    /// display, and its session bus, so its keyring and notification server.
+    pub fn on(desktop: &desktop::Desktop, name: &str) -> Self {
+        Self {
+            desktop: Some(desktop.address()),
+            ..Self::new(name)
+        }
+    }
+
+    /// A world whose programs run on the desktop this process runs on (its `DISPLAY` and
+    /// session bus, which `scripts/bench.sh` provides), with WebKit as packaged: for a
+    /// benchmark that also opens the keychain in its own process, which talks to this
+    /// process's bus.
+    pub fn on_this_desktop(name: &str) -> Self {
+        Self {
+            desktop: Some(desktop::DesktopAddress::of_this_process()),
+            ..Self::new(name)
+        }
+    }
+
+    /// The desktop of [`Self::on`].
+    pub fn desktop(&self) -> Option<desktop::DesktopAddress> {
+        self.desktop.clone()
+    }
+
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.extra_env.push((key.to_owned(), value.to_owned()));
     }
@@ -155,6 +182,18 @@ impl TestEnv {
             .env_remove("VERCEL_TOKEN")
             .env_remove("GITHUB_API_URL")
             .env_remove("RUST_LOG");
+        if let Some(desktop) = &self.desktop {
+            cmd.env("DISPLAY", &desktop.display)
+                .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+                .env_remove("WAYLAND_DISPLAY")
+                .env_remove("XAUTHORITY")
+                .env_remove("GNOME_KEYRING_CONTROL");
+            if desktop.webkit_compositing {
+                cmd.env_remove("WEBKIT_DISABLE_COMPOSITING_MODE");
+            } else {
+                cmd.env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+            }
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }

@@ -47,9 +47,13 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Starts the driver with `env`'s HOME, XDG dirs, config and keychain service: the app it
-    /// launches inherits them.
+    /// Starts the driver with `env`'s desktop, HOME, XDG dirs, config and keychain service: the
+    /// app it launches inherits them.
     pub fn start(env: &TestEnv) -> Self {
+        assert!(
+            env.desktop().is_some(),
+            "start the driver on a desktop of the test's own: TestEnv::on(&Desktop::start(), …)"
+        );
         let port = free_port();
         let native_port = free_port();
         let out = env.root.path().join("tauri-driver.out");
@@ -174,22 +178,27 @@ pub async fn switch_to_window(client: &Client, prefix: &str, within: Duration) {
     }
 }
 
+/// The element at `css`, once the page has it: a page that is still loading or drawing
+/// (a test's machine may be busy) is waited for, up to 30 s.
+async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .every(Duration::from_millis(100))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css} within 30 s: {e}"))
+}
+
 /// The `value` property of the element at `css` (empty when it has none).
 pub async fn value_of(client: &Client, css: &str) -> String {
-    let el = client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    let el = element(client, css).await;
     el.prop("value").await.ok().flatten().unwrap_or_default()
 }
 
 /// The text of the element at `css`.
 pub async fn text_of(client: &Client, css: &str) -> String {
-    let el = client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-    el.text().await.unwrap_or_default()
+    element(client, css).await.text().await.unwrap_or_default()
 }
 
 /// Polls `check` until it returns true, or fails with `what` (also when a check hangs).
@@ -241,4 +250,45 @@ pub async fn click_when_enabled(client: &Client, css: &str) {
         .click()
         .await
         .expect("click");
+}
+
+/// Clicks the element at `css` once it is enabled, and does not wait for the page the click
+/// leads to: a login form's Sign in, after which the app may close the window while the next
+/// page still loads. WebDriver's click waits for that load, which then never ends (until the
+/// page load timeout, 300 s); here it waits at most 1 s for it.
+pub async fn click_and_leave(client: &Client, css: &str) {
+    eventually(
+        &format!("{css} enabled"),
+        Duration::from_secs(45),
+        || async {
+            match client.find(Locator::Css(css)).await {
+                Ok(el) => el.is_enabled().await.unwrap_or(false),
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
+    let element = client.find(Locator::Css(css)).await.expect("element");
+    let timeouts = client.get_timeouts().await.expect("the timeouts");
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            timeouts.script(),
+            Some(Duration::from_secs(1)),
+            timeouts.implicit(),
+        ))
+        .await
+        .expect("a short page load timeout");
+    match element.click().await {
+        Ok(()) => {}
+        // The click was made; the page it leads to loads on, or its window has closed.
+        Err(fantoccini::error::CmdError::Standard(e))
+            if matches!(
+                e.error,
+                fantoccini::error::ErrorStatus::Timeout
+                    | fantoccini::error::ErrorStatus::NoSuchWindow
+            ) => {}
+        Err(e) => panic!("click {css}: {e}"),
+    }
+    // The timeouts belong to the session, which outlives a closed window.
+    let _ = client.update_timeouts(timeouts).await;
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{App, descendants, process_ticks, thread_cpu_ns, thread_names};
+use sessionkeeper_tests::desktop::{
+    App, Desktop, descendants, process_ticks, thread_cpu_ns, thread_names,
+};
 use sessionkeeper_tests::{
     SimConfig, SimHandle, TestEnv, idle_profile_config, import_live_session, sibling_binary,
 };
@@ -31,7 +33,8 @@ struct Run {
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("bench-dashboard");
+    let desktop = Desktop::as_packaged();
+    let env = TestEnv::on(&desktop, "bench-dashboard");
     env.write_config(&idle_profile_config(&sim, "1h"));
     import_live_session(&env, &sim);
     let app = sibling_binary("sessionkeeper-app");

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use sessionkeeper_tests::desktop::{
-    App, context_switches, cpu_ticks, descendants, pss_kib, pss_parts_kib, thread_names,
+    App, Desktop, context_switches, cpu_ticks, descendants, pss_kib, pss_parts_kib, thread_names,
     wakes_between,
 };
 use sessionkeeper_tests::{
@@ -20,7 +20,9 @@ const IDLE: Duration = Duration::from_secs(60);
 
 fn main() {
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("bench-idle");
+    // A desktop of its own: its Xvfb, bus, keyring and dunst.
+    let desktop = Desktop::as_packaged();
+    let env = TestEnv::on(&desktop, "bench-idle");
     // One live session, tracked for an hour and polled every 5 minutes: after the first check
     // the app has nothing to do for the whole measured minute.
     env.write_config(&idle_profile_config(&sim, "5m"));
@@ -86,7 +88,7 @@ fn main() {
 
     // Then, alone, the app with no profile: no menu line counts minutes, so it has no reason
     // to wake (measured after the others, so that it shares no page with them).
-    let quiet_env = TestEnv::new("bench-idle-quiet");
+    let quiet_env = TestEnv::on(&desktop, "bench-idle-quiet");
     quiet_env.write_config("");
     let running_quiet = App::start_binary(&quiet_env, &app, &[]);
     std::thread::sleep(Duration::from_secs(5));

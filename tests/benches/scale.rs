@@ -109,7 +109,9 @@ fn main() {
 
 fn measure(n: usize, app: &Path, runtime: &tokio::runtime::Runtime) -> Figures {
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new(&format!("bench-scale-{n}"));
+    // The bench's own keychain calls (below) go to this process's bus: the app and the CLI
+    // run on the same desktop, so that they read what the bench stored.
+    let env = TestEnv::on_this_desktop(&format!("bench-scale-{n}"));
     let ids: Vec<String> = (0..n).map(|i| format!("p{i:03}")).collect();
     let mut fixture = Fixture::new(&sim).accounts();
     for id in &ids {

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use sessionkeeper_tests::desktop::{
-    App, BusMonitor, invoke_action_until_heard, take_desktop, window_titles,
-};
+use sessionkeeper_tests::desktop::{App, Desktop};
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
 
 /// A cookie profile against sim, tracked for `tracked` and warned `warn` before.
@@ -63,16 +61,16 @@ fn webkit(processes: &[String]) -> Vec<&String> {
 /// happens between episodes, and when, is the controller's (tests/it/controller.rs).
 #[test]
 fn the_expiry_notification_re_authenticates_in_one_click_and_goes_when_a_session_arrives() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-notify");
+    let env = TestEnv::on(&desktop, "app-notify");
     let name = "MTN Notify Test";
     env.write_config(
         &config(&sim, name, "60m", "15m").replace("poll_every = \"10s\"", "poll_every = \"1h\""),
     );
     let value = import_session(&env, &sim, chrono::Duration::minutes(60));
     assert!(sim.expire_session(&value));
-    let bus = BusMonitor::start(env.root.path());
+    let bus = desktop.bus_monitor(env.root.path());
     let ours = |summary: &str| {
         bus.notifications()
             .into_iter()
@@ -107,7 +105,7 @@ fn the_expiry_notification_re_authenticates_in_one_click_and_goes_when_a_session
     let id = dead.id.expect("the server answered Notify with an id");
 
     // The human clicks Re-authenticate: the login window opens on sim's SSO page.
-    invoke_action_until_heard(id, "reauthenticate", Duration::from_secs(30), || {
+    desktop.invoke_action_until_heard(id, "reauthenticate", Duration::from_secs(30), || {
         app.log().contains("notification action: reauthenticate")
     });
     let title = format!("Log in — {name}");
@@ -136,9 +134,9 @@ fn the_expiry_notification_re_authenticates_in_one_click_and_goes_when_a_session
 
 #[test]
 fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-single");
+    let env = TestEnv::on(&desktop, "app-single");
     let name = "MTN Single Instance";
     env.write_config(&config(&sim, name, "60m", "15m"));
     import_session(&env, &sim, chrono::Duration::minutes(60));
@@ -174,13 +172,14 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
         app.log()
     );
     assert_eq!(
-        window_titles()
+        desktop
+            .window_titles()
             .iter()
             .filter(|t| t.starts_with(&title))
             .count(),
         1,
         "{:?}",
-        window_titles()
+        desktop.window_titles()
     );
     // A second launch that cannot read the config still reaches the running app.
     let blind = env
@@ -201,10 +200,10 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
 /// file loads again; a profile removed from the file is no longer checked.
 #[test]
 fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-reload");
-    let bus = BusMonitor::start(env.root.path());
+    let env = TestEnv::on(&desktop, "app-reload");
+    let bus = desktop.bus_monitor(env.root.path());
     let app = App::start(&env, &[]);
     std::thread::sleep(Duration::from_secs(1));
     let mut app = app;
@@ -284,9 +283,9 @@ fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live(
 /// why (file, line, key) in a notification, not only on stderr.
 #[test]
 fn a_broken_config_at_start_is_shown_by_the_running_app_with_the_file_line_and_key() {
-    let _desktop = take_desktop();
-    let env = TestEnv::new("app-badconfig");
-    let bus = BusMonitor::start(env.root.path());
+    let desktop = Desktop::start();
+    let env = TestEnv::on(&desktop, "app-badconfig");
+    let bus = desktop.bus_monitor(env.root.path());
     env.write_config("[profiles.mtn]\ntracked_ttl = \"soon\"\n");
     let app = App::start(&env, &[]);
     app.wait_for("the config error notified", Duration::from_secs(10), |_| {
@@ -311,9 +310,9 @@ fn a_broken_config_at_start_is_shown_by_the_running_app_with_the_file_line_and_k
 /// A token profile that refreshes itself at sim's `/auth/login`, with its credentials and a
 /// GitHub token in the keychain, and a live session whose tracked expiry is 10 minutes away
 /// (inside `refresh_before`, outside `warn_before`).
-fn refreshing_profile(sim: &SimHandle, name: &str) -> TestEnv {
+fn refreshing_profile(desktop: &Desktop, sim: &SimHandle, name: &str) -> TestEnv {
     let u = sim.urls();
-    let env = TestEnv::new(&name.to_lowercase().replace(' ', "-"));
+    let env = TestEnv::on(desktop, &name.to_lowercase().replace(' ', "-"));
     env.write_config(&format!(
         r#"
 [accounts.github]
@@ -373,12 +372,12 @@ secret = "BREEZE_SESSION"
 
 #[test]
 fn a_session_is_refreshed_and_pushed_before_its_tracked_expiry_with_no_human() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
     let name = "Breeze Refresh Test";
-    let env = refreshing_profile(&sim, name);
+    let env = refreshing_profile(&desktop, &sim, name);
     let before = env.run(&["export", "breeze", "--output-only"]).stdout;
-    let bus = BusMonitor::start(env.root.path());
+    let bus = desktop.bus_monitor(env.root.path());
     let app = App::start(&env, &[]);
     let done = format!("{name}: refreshed without you; pushed to 1 of 1");
     app.wait_for("the refresh and push", Duration::from_secs(40), |_| {
@@ -409,12 +408,12 @@ fn a_session_is_refreshed_and_pushed_before_its_tracked_expiry_with_no_human() {
 
 #[test]
 fn a_refresh_that_always_fails_ends_in_one_notification_offering_re_authenticate() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
     let name = "Breeze Refresh Fails";
-    let env = refreshing_profile(&sim, name);
+    let env = refreshing_profile(&desktop, &sim, name);
     sim.fail_all_logins(true);
-    let bus = BusMonitor::start(env.root.path());
+    let bus = desktop.bus_monitor(env.root.path());
     let app = App::start(&env, &[]);
     let failed = format!("{name}: refresh failed");
     app.wait_for("the failure notice", Duration::from_secs(40), |_| {
@@ -491,13 +490,13 @@ fn target_states(env: &TestEnv) -> Vec<(String, String)> {
 
 #[test]
 fn a_push_killed_halfway_is_finished_after_a_restart_with_one_production_redeploy() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     // A build that takes a minute: the app is killed while it follows the redeploy.
     let sim = SimHandle::start(SimConfig {
         vercel_build_time: Duration::from_secs(60),
         ..SimConfig::default()
     });
-    let env = TestEnv::new("app-killed");
+    let env = TestEnv::on(&desktop, "app-killed");
     let export = pushed_profile(&sim, &env, "MTN Killed Push");
     let app = App::start(&env, &[]);
     app.wait_for(
@@ -542,9 +541,9 @@ fn a_push_killed_halfway_is_finished_after_a_restart_with_one_production_redeplo
 
 #[test]
 fn setting_a_good_token_converges_a_refused_target_without_a_click() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-token");
+    let env = TestEnv::on(&desktop, "app-token");
     let export = pushed_profile(&sim, &env, "MTN Token Fix");
     env.run_stdin(&["secret", "set", "account:github"], "ghp_revoked")
         .assert_code(0);
@@ -602,9 +601,9 @@ fn core_limit(pid: u32) -> String {
 #[test]
 fn finding_core_dumps_are_off_in_the_app_and_the_cli() {
     use std::io::Write as _;
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-core");
+    let env = TestEnv::on(&desktop, "app-core");
     env.write_config(&config(&sim, "MTN Core", "60m", "15m"));
     // This test process may dump core: the limit is the binaries' own doing.
     assert_ne!(core_limit(std::process::id()), "0 0");
@@ -646,9 +645,9 @@ fn finding_core_dumps_are_off_in_the_app_and_the_cli() {
 #[test]
 fn finding_the_app_log_is_capped_and_rotated() {
     use std::os::unix::fs::PermissionsExt as _;
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("app-logcap");
+    let env = TestEnv::on(&desktop, "app-logcap");
     env.write_config(&config(&sim, "MTN Log", "60m", "15m"));
     let dir = env.data_dir().join("dev.sessionkeeper.app/logs");
     std::fs::create_dir_all(&dir).expect("the log dir");

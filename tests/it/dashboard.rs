@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use sessionkeeper_tests::desktop::{app_binary, take_desktop};
+use sessionkeeper_tests::desktop::{Desktop, app_binary};
 use sessionkeeper_tests::webdriver::{
     Driver, click_when_enabled, eventually, switch_to_window, text_of,
 };
@@ -123,9 +123,9 @@ async fn paste(client: &Client, profile: &str, text: &str) -> String {
 
 #[test]
 fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only_if_valid() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("dashboard");
+    let env = TestEnv::on(&desktop, "dashboard");
     env.write_config(&config(&sim));
     env.run_stdin(&["secret", "set", "account:github"], GITHUB_TOKEN)
         .assert_code(0);
@@ -261,9 +261,9 @@ fn the_dashboard_shows_each_session_validates_now_and_stores_a_pasted_token_only
 /// readings ("today 16:45"), and the page's clock taken across a full minute changes no node.
 #[test]
 fn an_idle_dashboard_leaves_the_page_alone_even_when_a_minute_turns() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("dash-idle");
+    let env = TestEnv::on(&desktop, "dash-idle");
     env.write_config(&config(&sim));
     // mtn holds a live session an hour from its tracked expiry and half an hour from its
     // warning, and its push target holds it (vodacom would be in its warning window at once:
@@ -354,9 +354,9 @@ fn an_idle_dashboard_leaves_the_page_alone_even_when_a_minute_turns() {
 /// shows file, line and key above the cards, which stay.
 #[test]
 fn with_no_config_the_dashboard_welcomes_and_follows_the_file_as_it_is_saved() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = TestEnv::new("dash-welcome");
+    let env = TestEnv::on(&desktop, "dash-welcome");
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use fantoccini::{Client, Locator};
-use sessionkeeper_tests::desktop::{
-    App, BusMonitor, app_binary, invoke_action_until_heard, take_desktop, window_titles,
-};
+use sessionkeeper_tests::desktop::{App, BusMonitor, Desktop, app_binary};
 use sessionkeeper_tests::webdriver::{
-    Driver, click_when_enabled, eventually, switch_to_window, text_of, value_of,
+    Driver, click_and_leave, click_when_enabled, eventually, switch_to_window, text_of, value_of,
 };
 use sessionkeeper_tests::{SessionKind, SimConfig, SimHandle, TestEnv};
 
@@ -102,8 +100,8 @@ redeploy = true
 
 /// An environment with every secret the app needs, whose profile `dead` holds a session the
 /// server has ended (the other one's is live, so the tray can turn green).
-fn ready(sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
-    let mut env = TestEnv::new(name);
+fn ready(desktop: &Desktop, sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
+    let mut env = TestEnv::on(desktop, name);
     env.write_config(&config(sim));
     // WebDriver can only drive a window of WebKit's persistent context.
     env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "off");
@@ -135,7 +133,7 @@ fn ready(sim: &SimHandle, name: &str, dead: &str) -> TestEnv {
 }
 
 /// Waits for the "session expired" notification of `name` and clicks its Re-authenticate.
-fn click_re_authenticate(bus: &BusMonitor, driver: &Driver, name: &str) {
+fn click_re_authenticate(desktop: &Desktop, bus: &BusMonitor, driver: &Driver, name: &str) {
     let summary = format!("{name}: session expired");
     // Shown, and answered by the server with its id (the monitor sees the two apart).
     driver.wait_for_log("the expiry notification", WAIT, |_| {
@@ -156,7 +154,7 @@ fn click_re_authenticate(bus: &BusMonitor, driver: &Driver, name: &str) {
     );
     let taken = |log: &str| log.matches("notification action: reauthenticate").count();
     let before = taken(&driver.log());
-    invoke_action_until_heard(
+    desktop.invoke_action_until_heard(
         notification.id.expect("Notify answered"),
         "reauthenticate",
         WAIT,
@@ -211,11 +209,11 @@ async fn card_status(client: &Client, profile: &str) -> String {
 #[test]
 fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validates_stores_and_pushes()
  {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = ready(&sim, "login-cookie", "mtn");
+    let env = ready(&desktop, &sim, "login-cookie", "mtn");
     let old_export = env.run(&["export", "mtn", "--output-only"]).stdout;
-    let bus = BusMonitor::start(env.root.path());
+    let bus = desktop.bus_monitor(env.root.path());
     let driver = Driver::start(&env);
     let u = sim.urls();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -225,10 +223,11 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
             card_status(&client, "mtn").await == "invalid"
         })
         .await;
-        click_re_authenticate(&bus, &driver, "MTN Login Test");
+        click_re_authenticate(&desktop, &bus, &driver, "MTN Login Test");
         // The window the human sees says what is expected, in the app's own words.
         driver.wait_for_log("the login window", WAIT, |_| {
-            window_titles()
+            desktop
+                .window_titles()
                 .iter()
                 .any(|t| t.starts_with("Log in — MTN Login Test: sign in"))
         });
@@ -280,7 +279,7 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
             !value_of(&client, "#captcha").await.is_empty()
         })
         .await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
 
         // Nothing more from the human: captured, validated, stored, pushed, window closed.
         the_app_does_the_rest(&client, &driver, "MTN Login Test", "mtn").await;
@@ -328,21 +327,21 @@ fn the_human_solves_the_captcha_and_the_app_captures_the_httponly_cookie_validat
 
 #[test]
 fn with_redirect_param_the_token_is_taken_from_the_main_frames_redirect() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = ready(&sim, "login-token", "breeze");
-    let bus = BusMonitor::start(env.root.path());
+    let env = ready(&desktop, &sim, "login-token", "breeze");
+    let bus = desktop.bus_monitor(env.root.path());
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let client = driver.session(&app_binary(), &["--dashboard"]).await;
-        click_re_authenticate(&bus, &driver, "Breeze Login Test");
+        click_re_authenticate(&desktop, &bus, &driver, "Breeze Login Test");
         switch_to_window(&client, &sim.urls().token_login, WAIT).await;
         eventually("the user id is pre-filled", WAIT, || async {
             value_of(&client, "#username").await == "demo"
         })
         .await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         the_app_does_the_rest(&client, &driver, "Breeze Login Test", "breeze").await;
         let _ = client.close().await;
     });
@@ -371,9 +370,9 @@ fn with_redirect_param_the_token_is_taken_from_the_main_frames_redirect() {
 
 #[test]
 fn login_window_is_incognito_by_default_no_cookie_reaches_the_disk() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let mut env = ready(&sim, "login-incognito", "mtn");
+    let mut env = ready(&desktop, &sim, "login-incognito", "mtn");
     env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "on");
     let app = App::start(&env, &["--login", "mtn"]);
     let sso_page_loads = || {
@@ -396,9 +395,9 @@ fn login_window_is_incognito_by_default_no_cookie_reaches_the_disk() {
 
 #[test]
 fn closing_the_login_window_halfway_cancels_and_a_second_request_focuses_the_open_one() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = ready(&sim, "login-cancel", "mtn");
+    let env = ready(&desktop, &sim, "login-cancel", "mtn");
     let before = env.run(&["export", "mtn", "--output-only"]).stdout;
     let driver = Driver::start(&env);
     let u = sim.urls();
@@ -462,12 +461,12 @@ fn closing_the_login_window_halfway_cancels_and_a_second_request_focuses_the_ope
 
 #[test]
 fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig {
         captcha_ttl: Duration::from_secs(2),
         ..SimConfig::default()
     });
-    let env = ready(&sim, "login-captcha", "mtn");
+    let env = ready(&desktop, &sim, "login-captcha", "mtn");
     let before = env.run(&["export", "mtn", "--output-only"]).stdout;
     let driver = Driver::start(&env);
     let u = sim.urls();
@@ -484,7 +483,7 @@ fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
         // The human ticks the captcha, then dawdles past its lifetime before signing in.
         click_when_enabled(&client, "#robot").await;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         eventually(
             "the SSO says the captcha must be given again",
             WAIT,
@@ -511,7 +510,7 @@ fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
             !value_of(&client, "#captcha").await.is_empty()
         })
         .await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         driver.wait_for_log("the capture", WAIT, |log| {
             log.contains("MTN Login Test: logged in; pushed to 2 of 2")
         });
@@ -527,9 +526,9 @@ fn an_expired_captcha_leaves_the_window_usable_and_the_next_try_is_captured() {
 #[test]
 fn the_login_window_refuses_popups_downloads_file_and_app_pages_and_ignores_a_token_planted_in_an_iframe()
  {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
-    let env = ready(&sim, "login-hostile", "breeze");
+    let env = ready(&desktop, &sim, "login-hostile", "breeze");
     let text = config(&sim);
     let hostile = text.replace("demo-key\"", "demo-key&hostile=1\"");
     assert_ne!(
@@ -537,12 +536,12 @@ fn the_login_window_refuses_popups_downloads_file_and_app_pages_and_ignores_a_to
         "the breeze login_url carries the hostile flag"
     );
     env.write_config(&hostile);
-    let bus = BusMonitor::start(env.root.path());
+    let bus = desktop.bus_monitor(env.root.path());
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let client = driver.session(&app_binary(), &["--dashboard"]).await;
-        click_re_authenticate(&bus, &driver, "Breeze Login Test");
+        click_re_authenticate(&desktop, &bus, &driver, "Breeze Login Test");
         switch_to_window(&client, &sim.urls().token_login, WAIT).await;
         // The ad's frame has redirected to the callback with its own live token.
         driver.wait_for_log("the ad planted its token", WAIT, |_| {
@@ -598,7 +597,7 @@ fn the_login_window_refuses_popups_downloads_file_and_app_pages_and_ignores_a_to
         // The planted token was never taken: the window waits for the human's login.
         let log = driver.log();
         assert!(!log.contains("logged in"), "{log}");
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         the_app_does_the_rest(&client, &driver, "Breeze Login Test", "breeze").await;
         let _ = client.close().await;
     });

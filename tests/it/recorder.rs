@@ -8,17 +8,17 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use sessionkeeper_tests::desktop::{app_binary, take_desktop};
+use sessionkeeper_tests::desktop::{Desktop, app_binary};
 use sessionkeeper_tests::webdriver::{
-    Driver, click_when_enabled, eventually, switch_to_window, text_of,
+    Driver, click_and_leave, click_when_enabled, eventually, switch_to_window, text_of,
 };
 use sessionkeeper_tests::{SimConfig, SimHandle, TestEnv};
 
 const WAIT: Duration = Duration::from_secs(45);
 const GITHUB_TOKEN: &str = "ghp_simulated_github_token";
 
-fn empty_env(name: &str) -> TestEnv {
-    let mut env = TestEnv::new(name);
+fn empty_env(desktop: &Desktop, name: &str) -> TestEnv {
+    let mut env = TestEnv::on(desktop, name);
     // WebDriver can only drive a window of WebKit's persistent context.
     env.set_env("SESSIONKEEPER_LOGIN_INCOGNITO", "off");
     env
@@ -89,10 +89,10 @@ async fn confirm(client: &Client) -> String {
 
 #[test]
 fn from_an_empty_config_a_recorded_login_becomes_a_profile_and_a_dashboard_target_gets_the_push() {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
     let u = sim.urls();
-    let env = empty_env("rec-cookies");
+    let env = empty_env(&desktop, "rec-cookies");
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
@@ -110,7 +110,7 @@ fn from_an_empty_config_a_recorded_login_becomes_a_profile_and_a_dashboard_targe
                 .is_empty()
         })
         .await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
 
         let (words, toml) = proposal(&client).await;
         assert!(
@@ -338,11 +338,11 @@ fn after_the_push(env: &TestEnv, sim: &SimHandle) {
 #[test]
 fn the_recorder_proposes_redirect_param_asks_again_when_an_api_cannot_tell_and_a_closed_window_writes_nothing()
  {
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let sim = SimHandle::start(SimConfig::default());
     let u = sim.urls();
     let login = format!("{}demo-key", u.token_login);
-    let env = empty_env("rec-token");
+    let env = empty_env(&desktop, "rec-token");
     let driver = Driver::start(&env);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
@@ -369,7 +369,7 @@ fn the_recorder_proposes_redirect_param_asks_again_when_an_api_cannot_tell_and_a
         switch_to_window(&client, &u.token_login, WAIT).await;
         type_into(&client, "#username", "demo").await;
         type_into(&client, "#password", "demo-password").await;
-        click(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         switch_to_window(&client, "Session Keeper", WAIT).await;
         eventually("asked for another API URL", WAIT, || {
             visible(&client, "#record-ask-url")

@@ -691,8 +691,15 @@ fn the_ci_alarm_says_who_is_re_authenticating_and_status_gives_each_profile_its_
 
 /// A member's environment for a real tray app: `mtn` named `name`, polled every 10 s,
 /// pushed to the team's repository and an encrypted Vercel variable, with a dead session.
-fn desk_member(sim: &SimHandle, env_name: &str, token: &str, name: &str, dead: &str) -> TestEnv {
-    let mut env = TestEnv::new(env_name);
+fn desk_member(
+    desktop: &sessionkeeper_tests::desktop::Desktop,
+    sim: &SimHandle,
+    env_name: &str,
+    token: &str,
+    name: &str,
+    dead: &str,
+) -> TestEnv {
+    let mut env = TestEnv::on(desktop, env_name);
     let text = sessionkeeper_tests::fixture::Fixture::new(sim)
         .accounts()
         .cookie_profile("mtn", name)
@@ -723,21 +730,26 @@ fn desk_member(sim: &SimHandle, env_name: &str, token: &str, name: &str, dead: &
 /// Two real tray apps (two HOMEs, keychain services and configs) on one desktop and one sim.
 #[test]
 fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_without_a_window() {
-    use sessionkeeper_tests::desktop::{
-        App, BusMonitor, app_binary, invoke_action_until_heard, take_desktop, window_titles,
-    };
+    use sessionkeeper_tests::desktop::{App, Desktop, app_binary};
     use sessionkeeper_tests::webdriver::{
-        Driver, click_when_enabled, eventually, switch_to_window, value_of,
+        Driver, click_and_leave, eventually, switch_to_window, value_of,
     };
-    let _desktop = take_desktop();
+    let desktop = Desktop::start();
     let wait = std::time::Duration::from_secs(45);
     let sim = sim();
     let u = sim.urls();
     let dead = sim.mint_session(SessionKind::Cookie, None);
     assert!(sim.expire_session(&dead.value));
-    let a_env = desk_member(&sim, "desk-alice", ALICE, "MTN Alice", &dead.value);
-    let b_env = desk_member(&sim, "desk-bob", BOB, "MTN Bob", &dead.value);
-    let bus = BusMonitor::start(b_env.root.path());
+    let a_env = desk_member(
+        &desktop,
+        &sim,
+        "desk-alice",
+        ALICE,
+        "MTN Alice",
+        &dead.value,
+    );
+    let b_env = desk_member(&desktop, &sim, "desk-bob", BOB, "MTN Bob", &dead.value);
+    let bus = desktop.bus_monitor(b_env.root.path());
     let b = App::start(&b_env, &[]);
     let driver = Driver::start(&a_env);
     // A notification shown and answered by the server with its id.
@@ -757,9 +769,12 @@ fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_with
         let alices = notified(&|s| s == "MTN Alice: session expired").expect("seen");
         let taken = |log: &str| log.matches("notification action: reauthenticate").count();
         let before = taken(&driver.log());
-        invoke_action_until_heard(alices.id.expect("an id"), "reauthenticate", wait, || {
-            taken(&driver.log()) > before
-        });
+        desktop.invoke_action_until_heard(
+            alices.id.expect("an id"),
+            "reauthenticate",
+            wait,
+            || taken(&driver.log()) > before,
+        );
         switch_to_window(&client, &u.sso_login, wait).await;
         assert_eq!(claim_of(&sim).expect("one claim")["by"], "alice");
 
@@ -781,11 +796,12 @@ fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_with
             .is_some_and(|n| n.actions.iter().any(|(k, _)| k == "take-over"))
         });
         assert!(
-            !window_titles()
+            !desktop
+                .window_titles()
                 .iter()
                 .any(|t| t.starts_with("Log in — MTN Bob")),
             "{:?}",
-            window_titles()
+            desktop.window_titles()
         );
 
         // Alice solves the captcha and signs in (pre-filled).
@@ -804,7 +820,7 @@ fn two_tray_apps_one_login_alice_logs_in_bob_is_told_asked_first_and_adopts_with
             !value_of(&client, "#captcha").await.is_empty()
         })
         .await;
-        click_when_enabled(&client, "#submit").await;
+        click_and_leave(&client, "#submit").await;
         driver.wait_for_log("Alice's push", wait, |log| {
             log.contains("MTN Alice: logged in; pushed to 2 of 2")
         });
