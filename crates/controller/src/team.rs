@@ -224,7 +224,6 @@ impl<H: Host> Controller<H> {
         for id in ids {
             self.team_seen(&id, now);
         }
-        self.published = None;
     }
 
     /// What the board says of `id`, acted on: a teammate's claim replaces the "log in"
@@ -359,7 +358,6 @@ impl<H: Host> Controller<H> {
             Ok(None) => {
                 tracing::info!(profile = %id, "team: the renewed session is already the current one");
                 self.teams.renewed.insert(id, back.renewal);
-                self.published = None;
             }
             Ok(Some(session))
                 if sessionkeeper_core::vault::team_fingerprint(&session).as_str()
@@ -493,7 +491,6 @@ impl<H: Host> Controller<H> {
                 self.reauthenticate(&id);
             }
         }
-        self.published = None;
     }
 
     /// The login stored its session: the renewal's fingerprint, for when the push is done.
