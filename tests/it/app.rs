@@ -197,7 +197,7 @@ fn a_second_launch_with_login_reaches_the_running_app_and_exits() {
 /// in the tray with no profile and writes no config; a profile saved into the file later is
 /// taken in and checked within 5 s, without a restart; a typo keeps the last good config
 /// running and says where it is (file, line, key) in one notification, withdrawn when the
-/// file loads again; a profile removed from the file is no longer checked.
+/// file loads again; a profile removed from the file is dropped.
 #[test]
 fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live() {
     let desktop = Desktop::start();
@@ -268,14 +268,10 @@ fn with_no_config_the_app_waits_in_the_tray_and_takes_in_each_saved_change_live(
     app.wait_for("the reload", Duration::from_secs(5), |a| {
         a.log().contains("config reloaded: 0 profile(s) (was 1)")
     });
-    let checks = app.log().matches("profile=mtn status=").count();
-    std::thread::sleep(Duration::from_secs(12));
-    assert_eq!(
-        app.log().matches("profile=mtn status=").count(),
-        checks,
-        "a removed profile is not checked: {}",
-        app.log()
-    );
+    // That the removed profile is then never checked again, however long the clock runs, is
+    // the controller's rule, shown with a fake clock moved an hour on
+    // (controller::a_reloaded_config_adds_checks_and_removes_profiles_and_a_broken_one_changes_nothing);
+    // here, the real file watch and notifications take the change in.
     assert_eq!(broken("The config file has an error").len(), 1);
 }
 
