@@ -29,6 +29,9 @@ pub struct Desktop {
 pub struct DesktopAddress {
     pub display: String,
     pub bus: String,
+    /// The X authority file, where the display asks for one (xvfb-run's does; a
+    /// [`Desktop`]'s Xvfb does not).
+    pub xauthority: Option<String>,
     /// Whether WebKit composites its pages with OpenGL, as it does by default.
     pub webkit_compositing: bool,
 }
@@ -48,6 +51,7 @@ impl DesktopAddress {
         Self {
             display: var("DISPLAY"),
             bus: var("DBUS_SESSION_BUS_ADDRESS"),
+            xauthority: std::env::var("XAUTHORITY").ok(),
             webkit_compositing: true,
         }
     }
@@ -158,6 +162,7 @@ impl Desktop {
         DesktopAddress {
             display: self.display.clone(),
             bus: self.bus.clone(),
+            xauthority: None,
             webkit_compositing: self.webkit_compositing,
         }
     }

@@ -186,8 +186,11 @@ impl TestEnv {
             cmd.env("DISPLAY", &desktop.display)
                 .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
                 .env_remove("WAYLAND_DISPLAY")
-                .env_remove("XAUTHORITY")
                 .env_remove("GNOME_KEYRING_CONTROL");
+            match &desktop.xauthority {
+                Some(file) => cmd.env("XAUTHORITY", file),
+                None => cmd.env_remove("XAUTHORITY"),
+            };
             if desktop.webkit_compositing {
                 cmd.env_remove("WEBKIT_DISABLE_COMPOSITING_MODE");
             } else {
