@@ -24,7 +24,8 @@ pub struct Desktop {
     processes: Vec<Child>,
 }
 
-/// What a program needs to run on a [`Desktop`]: its display and its session bus.
+/// What a program needs to run on a desktop (a [`Desktop`], or the one this process runs on):
+/// its display and its session bus.
 #[derive(Debug, Clone)]
 pub struct DesktopAddress {
     pub display: String,
