@@ -118,16 +118,16 @@ impl Desktop {
         desktop.processes.push(daemon);
         desktop.bus = address.trim().to_owned();
 
-        let mut keyring = Command::new("gnome-keyring-daemon");
-        keyring.args(["--foreground", "--unlock", "--components=secrets"]);
-        desktop.own_environment(&mut keyring);
-        let mut keyring = keyring
-            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
-            .stdin(Stdio::piped())
-            .stdout(desktop.log_file("gnome-keyring.out"))
-            .stderr(desktop.log_file("gnome-keyring.err"))
-            .spawn()
-            .expect("gnome-keyring-daemon (gnome-keyring) is installed by scripts/setup.sh");
+        let mut keyring = desktop.spawn_on_bus(
+            Command::new("gnome-keyring-daemon").args([
+                "--foreground",
+                "--unlock",
+                "--components=secrets",
+            ]),
+            "gnome-keyring",
+            Stdio::piped(),
+            "gnome-keyring-daemon (gnome-keyring) is installed by scripts/setup.sh",
+        );
         {
             use std::io::Write as _;
             // The login keyring's password; closing stdin ends it.
@@ -142,17 +142,12 @@ impl Desktop {
         let dunstrc = desktop.dir.path().join("dunstrc");
         // An empty config: dunst's defaults, no user config from $HOME.
         std::fs::write(&dunstrc, "").expect("dunstrc");
-        let mut dunst = Command::new("dunst");
-        dunst.arg("-config").arg(&dunstrc);
-        desktop.own_environment(&mut dunst);
-        let dunst = dunst
-            .env("DISPLAY", &desktop.display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
-            .stdin(Stdio::null())
-            .stdout(desktop.log_file("dunst.out"))
-            .stderr(desktop.log_file("dunst.err"))
-            .spawn()
-            .expect("dunst is installed by scripts/setup.sh");
+        let dunst = desktop.spawn_on_bus(
+            Command::new("dunst").arg("-config").arg(&dunstrc),
+            "dunst",
+            Stdio::null(),
+            "dunst is installed by scripts/setup.sh",
+        );
         desktop.processes.push(dunst);
         desktop.wait_for_name("org.freedesktop.Notifications", "dunst");
         desktop
@@ -203,6 +198,18 @@ impl Desktop {
             .env_remove("XAUTHORITY")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("GNOME_KEYRING_CONTROL");
+    }
+
+    /// Spawns the daemon `cmd` on this desktop (its environment, display and bus), logging to
+    /// `{who}.out` and `{who}.err` in the desktop's directory.
+    fn spawn_on_bus(&self, cmd: &mut Command, who: &str, stdin: Stdio, missing: &str) -> Child {
+        self.own_environment(cmd);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .stdin(stdin)
+            .stdout(self.log_file(&format!("{who}.out")))
+            .stderr(self.log_file(&format!("{who}.err")))
+            .spawn()
+            .expect(missing)
     }
 
     fn log_file(&self, name: &str) -> std::fs::File {

@@ -229,9 +229,8 @@ fn print_log(log: &str) {
     eprintln!("--- tauri-driver and app log ---\n{log}");
 }
 
-/// Clicks the element at `css` once it exists and is enabled (the dashboard disables a
-/// button while its action runs).
-pub async fn click_when_enabled(client: &Client, css: &str) {
+/// Waits until the element at `css` exists and is enabled, up to 45 s.
+async fn wait_until_enabled(client: &Client, css: &str) {
     eventually(
         &format!("{css} enabled"),
         Duration::from_secs(45),
@@ -243,6 +242,12 @@ pub async fn click_when_enabled(client: &Client, css: &str) {
         },
     )
     .await;
+}
+
+/// Clicks the element at `css` once it exists and is enabled (the dashboard disables a
+/// button while its action runs).
+pub async fn click_when_enabled(client: &Client, css: &str) {
+    wait_until_enabled(client, css).await;
     client
         .find(Locator::Css(css))
         .await
@@ -257,17 +262,7 @@ pub async fn click_when_enabled(client: &Client, css: &str) {
 /// page still loads. WebDriver's click waits for that load, which then never ends (until the
 /// page load timeout, 300 s); here it waits at most 1 s for it.
 pub async fn click_and_leave(client: &Client, css: &str) {
-    eventually(
-        &format!("{css} enabled"),
-        Duration::from_secs(45),
-        || async {
-            match client.find(Locator::Css(css)).await {
-                Ok(el) => el.is_enabled().await.unwrap_or(false),
-                Err(_) => false,
-            }
-        },
-    )
-    .await;
+    wait_until_enabled(client, css).await;
     let element = client.find(Locator::Css(css)).await.expect("element");
     let timeouts = client.get_timeouts().await.expect("the timeouts");
     client
